@@ -1,0 +1,31 @@
+// Error codes of the agreements domain, with what each means to a user.
+export const AGREEMENT_ERRORS = {
+  invalid_field: 'a field is missing, of the wrong type, or not one of the allowed values',
+  invalid_json: 'the file is not valid JSON',
+  not_an_array: 'the file must hold a JSON array of agreements (or {"agreements": [...]})',
+  partner_or_group_required: 'an agreement is with one partner or one buying group',
+  unknown_partner: 'the partner is not in the store: import partners first',
+  unknown_buying_group: 'no partner belongs to this buying group',
+  unknown_product: 'a sku in the scope is not in the store: import products first',
+  window_start_after_end: 'a period or baseline starts after it ends',
+  tier_thresholds_must_ascend: 'each tier must start above the previous one',
+  rate_must_not_be_negative: 'rates are zero or more',
+  amount_must_not_be_negative: 'caps and minimum payouts are zero or more',
+  amount_has_too_many_decimals: 'an amount has more decimals than the currency allows',
+  payout_does_not_match_basis: 'a sliced payout must be in the unit of the measure',
+  growth_needs_amount_basis: 'growth is measured on amount',
+  growth_pays_percent_or_lump_sum: 'growth pays a percent or a lump sum',
+  growth_method_is_apply: 'growth rules choose total, increment or banded with "apply"',
+  baseline_window_needs_single_period: 'a fixed baseline window only fits an agreement with one period',
+  only_growth_has_apply: '"apply" is only for growth rules',
+  only_growth_has_baseline: '"baseline" is only for growth rules',
+  mix_rule_needs_mix: 'a mix rule needs its mix condition',
+  mix_needs_a_condition: 'a mix condition needs a minimum share or a minimum number of products',
+  duplicate_rule_id: 'two rules of one agreement share an id',
+  duplicate_agreement_id: 'the same agreement id appears twice in the file with different content',
+  exists_with_different_content: 'an agreement with this id is already stored with different content',
+  too_many_periods: 'the agreement spans more periods than allowed',
+  file_too_large: 'the file is larger than allowed',
+} as const;
+
+export type AgreementErrorCode = keyof typeof AGREEMENT_ERRORS;

@@ -1,0 +1,68 @@
+// Settling an agreement: every rule over every period, given a way to total
+// the qualifying lines of a window. The totals function is supplied by the
+// caller (SQL over the store, or `aggregateLines` over lines in memory), which
+// keeps this module free of any I/O.
+import { calculateRule } from './calculate.ts';
+import type { Agreement, DateWindow, Rule, RuleResult, Totals } from './calculation.types.ts';
+import { agreementPeriods, baselineWindow } from './periods.ts';
+
+export interface TotalsRequest {
+  agreement: Agreement;
+  rule: Rule;
+  window: DateWindow;
+  role: 'period' | 'baseline';
+}
+
+export interface SettleAgreementOptions {
+  minorUnits: number;
+  /** Lines dated after this day are ignored and periods starting after it are skipped. */
+  asOf?: string;
+}
+
+/** The windows whose totals `settleAgreement` will ask for, so a caller can fetch them in one batch. */
+export function totalsRequests(agreement: Agreement, asOf?: string): TotalsRequest[] {
+  const requests: TotalsRequest[] = [];
+  for (const period of activePeriods(agreement, asOf)) {
+    for (const rule of agreement.rules) {
+      requests.push({ agreement, rule, window: clip(period, asOf), role: 'period' });
+      const baseline = baselineWindow(rule, period);
+      if (baseline) requests.push({ agreement, rule, window: clip(baseline, asOf), role: 'baseline' });
+    }
+  }
+  return requests;
+}
+
+function activePeriods(agreement: Agreement, asOf: string | undefined): DateWindow[] {
+  return agreementPeriods(agreement).filter((p) => asOf === undefined || p.start <= asOf);
+}
+
+function clip(window: DateWindow, asOf: string | undefined): DateWindow {
+  return asOf !== undefined && window.end > asOf ? { start: window.start, end: asOf } : window;
+}
+
+export function settleAgreement(
+  agreement: Agreement,
+  totalsOf: (request: TotalsRequest) => Totals,
+  options: SettleAgreementOptions,
+): RuleResult[] {
+  const results: RuleResult[] = [];
+  for (const period of activePeriods(agreement, options.asOf)) {
+    for (const rule of agreement.rules) {
+      const window = clip(period, options.asOf);
+      const baseline = baselineWindow(rule, period);
+      const input = {
+        period: totalsOf({ agreement, rule, window, role: 'period' }),
+        ...(baseline
+          ? { baseline: totalsOf({ agreement, rule, window: clip(baseline, options.asOf), role: 'baseline' }) }
+          : {}),
+      };
+      results.push(
+        calculateRule(agreement, rule, period, input, {
+          minorUnits: options.minorUnits,
+          ...(baseline ? { baselineWindow: baseline } : {}),
+        }),
+      );
+    }
+  }
+  return results;
+}

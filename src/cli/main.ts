@@ -1,0 +1,210 @@
+// The `rebates` command line: import, settle, explain, generate, workload, demo.
+// Each command is a thin shell over a service; errors with a code are shown
+// as a clear message naming the file, line and field, with a non-zero exit.
+import { writeFile } from 'node:fs/promises';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { importAgreements } from '../agreements/agreements.service.ts';
+import { type Config, loadConfig } from '../config.ts';
+import { runDemo } from '../demo/demo.service.ts';
+import { printImportSummary } from '../imports/import.format.ts';
+import { type ImportSummary, importFile } from '../imports/import.service.ts';
+import { loadMapping } from '../imports/mapping.ts';
+import { explainAgreement } from '../settlements/explain.ts';
+import { formatSettlement, type SettlementFormat } from '../settlements/settlement.format.ts';
+import { settle } from '../settlements/settlement.service.ts';
+import { isIsoDate } from '../shared/dates.ts';
+import { DomainError, describeProblem } from '../shared/errors.ts';
+import { openStore, type Store } from '../store/database.ts';
+import { generateWorkload } from '../workload/generate.ts';
+import { runWorkload } from '../workload/workload.service.ts';
+import { progressBar } from './progress.ts';
+
+interface StoreFlags {
+  dataDir?: string;
+  databaseUrl?: string;
+}
+
+function storeOptions(config: Config, flags: StoreFlags) {
+  const databaseUrl = flags.databaseUrl ?? config.databaseUrl;
+  return databaseUrl ? { databaseUrl } : { dataDir: flags.dataDir ?? config.dataDir };
+}
+
+async function withStore<T>(command: Command, work: (store: Store) => Promise<T>): Promise<T> {
+  const store = await openStore(storeOptions(loadConfig(), command.optsWithGlobals<StoreFlags>()));
+  try {
+    return await work(store);
+  } finally {
+    await store.close();
+  }
+}
+
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
+    throw new InvalidArgumentError(`"${value}" is not a positive whole number`);
+  }
+  return n;
+}
+
+function isoDate(value: string): string {
+  if (!isIsoDate(value)) throw new InvalidArgumentError(`"${value}" is not a date YYYY-MM-DD`);
+  return value;
+}
+
+function today(): string {
+  return new Date().toISOString().slice(0, 10);
+}
+
+export function buildProgram(): Command {
+  const program = new Command('rebates')
+    .description('B2B rebate management: import ERP exports and agreements, settle and explain rebates to the cent.')
+    .option('--data-dir <dir>', 'embedded store directory (env REBATES_DATA_DIR, default ./data)')
+    .option('--database-url <url>', 'use a PostgreSQL server instead of the embedded store (env DATABASE_URL)')
+    .showHelpAfterError();
+
+  program
+    .command('import')
+    .description('import partners, products or transactions (CSV) or agreements (JSON); idempotent')
+    .addArgument(
+      new Command().createArgument('kind', 'what the file holds').choices(['partners', 'products', 'transactions', 'agreements']),
+    )
+    .argument('<file>', 'the file to import')
+    .option('--mapping <file>', 'JSON column mapping for exports in another layout (see mappings/README.md)')
+    .option('--skip-invalid', 'import the good rows and write the bad ones to a reject file (default: a bad row imports nothing)')
+    .option('--rejects <file>', 'where rejected rows go with --skip-invalid (default FILE.rejected.csv)')
+    .option('--errors <file>', 'where the full problem list goes (default FILE.errors.csv)')
+    .action(async (kind: string, file: string, flags, command: Command) => {
+      await withStore(command, async (store) => {
+        let summary: ImportSummary;
+        if (kind === 'agreements') {
+          if (flags.mapping) throw new DomainError('mapping_not_supported', 'agreements are JSON: --mapping applies to CSV files');
+          summary = await importAgreements(store, {
+            file,
+            skipInvalid: Boolean(flags.skipInvalid),
+            ...(flags.rejects ? { rejectsFile: flags.rejects } : {}),
+            ...(flags.errors ? { errorsFile: flags.errors } : {}),
+          });
+        } else {
+          const mapping = flags.mapping ? await loadMapping(flags.mapping) : undefined;
+          const bar = progressBar(`importing ${kind}`, 'bytes');
+          try {
+            summary = await importFile(store, {
+              kind: kind as 'partners',
+              file,
+              ...(mapping ? { mapping, mappingName: flags.mapping } : {}),
+              skipInvalid: Boolean(flags.skipInvalid),
+              ...(flags.rejects ? { rejectsFile: flags.rejects } : {}),
+              ...(flags.errors ? { errorsFile: flags.errors } : {}),
+              onProgress: (done, total) => bar.update(done, total),
+            });
+          } finally {
+            bar.stop();
+          }
+        }
+        printImportSummary(summary);
+        if (summary.outcome === 'nothing_imported') process.exitCode = 1;
+      });
+    });
+
+  program
+    .command('settle')
+    .description('calculate every agreement per rule and period: measure, baseline, tier reached, rebate')
+    .option('--as-of <date>', 'count only lines dated on or before this day (default: every line)', isoDate)
+    .option('--agreement <id...>', 'only these agreements')
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'csv', 'json']).default('table'))
+    .option('--out <file>', 'write to a file instead of the terminal')
+    .action(async (flags, command: Command) => {
+      await withStore(command, async (store) => {
+        const bar = progressBar('settling', 'items');
+        const run = await settle(store.db, {
+          ...(flags.asOf ? { asOf: flags.asOf } : {}),
+          ...(flags.agreement ? { agreementIds: flags.agreement } : {}),
+          onProgress: (done, total) => bar.update(done, total),
+        });
+        bar.stop();
+        const text = formatSettlement(run.results, flags.format as SettlementFormat, flags.asOf ?? today());
+        if (flags.out) {
+          await writeFile(flags.out, text);
+          process.stdout.write(`wrote ${run.results.length} rule-periods of ${run.agreements.length} agreements to ${flags.out}\n`);
+        } else process.stdout.write(text);
+      });
+    });
+
+  program
+    .command('explain')
+    .description('show how an agreement\'s figures were reached, step by step')
+    .argument('<agreement>', 'agreement id')
+    .option('--as-of <date>', 'count only lines dated on or before this day', isoDate)
+    .action(async (agreementId: string, flags, command: Command) => {
+      await withStore(command, async (store) => {
+        process.stdout.write(await explainAgreement(store.db, agreementId, flags.asOf ?? today(), flags.asOf));
+      });
+    });
+
+  program
+    .command('generate')
+    .description('write a deterministic benchmark workload (partners, products, transactions, agreements)')
+    .requiredOption('--out <dir>', 'directory to write')
+    .option('--lines <n>', 'transaction lines', positiveInteger, 100_000)
+    .option('--seed <n>', 'random seed: the same seed writes the same files', positiveInteger, 42)
+    .action(async (flags) => {
+      const bar = progressBar('generating', 'items');
+      const summary = await generateWorkload({
+        out: flags.out,
+        lines: flags.lines,
+        seed: flags.seed,
+        onProgress: (done, total) => bar.update(done, total),
+      });
+      bar.stop();
+      process.stdout.write(
+        `wrote ${flags.out}: ${summary.lines} lines, ${summary.partners} partners, ${summary.groups} buying groups, ${summary.products} products, ${summary.categories} categories, ${summary.agreements} agreements\n`,
+      );
+    });
+
+  program
+    .command('workload')
+    .description('load a workload directory into a fresh store through the normal import path and settle it')
+    .argument('<dir>', 'workload directory (partners.csv, products.csv, transactions.csv, agreements.json)')
+    .option('--out <file>', 'results in expected.csv format (default DIR/results.csv)')
+    .action(async (dir: string, flags, command: Command) => {
+      const config = loadConfig();
+      const globals = command.optsWithGlobals<StoreFlags>();
+      const timings = await runWorkload({
+        dir,
+        out: flags.out ?? `${dir}/results.csv`,
+        ...(globals.databaseUrl ?? config.databaseUrl ? { databaseUrl: globals.databaseUrl ?? config.databaseUrl } : {}),
+        progress: (label) => progressBar(label, 'bytes'),
+      });
+      process.stdout.write(`${JSON.stringify(timings)}\n`);
+    });
+
+  program
+    .command('demo')
+    .description('load a small realistic data set with agreements of every kind into the store and settle it')
+    .action(async (_flags, command: Command) => {
+      await withStore(command, async (store) => {
+        await runDemo(store, (text) => process.stdout.write(text));
+      });
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (error) {
+    if (error instanceof DomainError) {
+      process.stderr.write(`error: ${error.message} [${error.code}]\n`);
+      for (const p of error.problems) process.stderr.write(`  ${describeProblem(p)}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    if (error instanceof Error && 'code' in error && error.code === 'ENOENT') {
+      process.stderr.write(`error: ${error.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,284 @@
+// Importing a CSV file of partners, products or transactions: read, check
+// every row, insert new rows idempotently, and account for every row read.
+//
+// All-or-nothing by default: the whole file is one database transaction, and a
+// file with any bad row is rolled back after every row has been checked, so the
+// user gets the full list of problems at once. With `skipInvalid` the good rows
+// are kept and the bad ones are written, unchanged, to a reject file.
+import assert from 'node:assert/strict';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { basename } from 'node:path';
+import { partnerImport } from '../partners/partners.schema.ts';
+import { productImport } from '../products/products.schema.ts';
+import type { Problem } from '../shared/errors.ts';
+import { IMPORT_ROWS_PER_BATCH_MAX, PROBLEMS_PRINTED_MAX } from '../shared/limits.ts';
+import { insertNewRows } from '../store/bulk-insert.ts';
+import type { Database, Store } from '../store/database.ts';
+import { transactionImport } from '../transactions/transactions.schema.ts';
+import { openCsvSource } from './csv-source.ts';
+import type { ImportSpec, ReferenceSets } from './import-spec.ts';
+import type { Mapping } from './mapping.ts';
+import type { ImportKind, SourceRow } from './source.types.ts';
+
+export const IMPORT_SPECS: Record<ImportKind, ImportSpec> = {
+  partners: partnerImport,
+  products: productImport,
+  transactions: transactionImport,
+};
+
+export interface ImportOptions {
+  kind: ImportKind;
+  file: string;
+  mapping?: Mapping;
+  mappingName?: string;
+  skipInvalid?: boolean;
+  /** Where rejected rows go with skipInvalid (default: FILE.rejected.csv beside the input). */
+  rejectsFile?: string;
+  /** Where the full problem list goes when there are problems (default: FILE.errors.csv beside the input). */
+  errorsFile?: string;
+  onProgress?: (bytesRead: number, totalBytes: number) => void;
+}
+
+export type ImportOutcome = 'imported' | 'partially_imported' | 'nothing_imported';
+
+export interface ImportSummary {
+  kind: ImportKind | 'agreements';
+  file: string;
+  outcome: ImportOutcome;
+  /** Data records read (header and blank lines excluded). */
+  read: number;
+  imported: number;
+  duplicates: number;
+  rejected: number;
+  /** Valid rows not imported because the file had bad rows and skipInvalid was off. */
+  withheld: number;
+  /** The first problems (all of them are in errorsFile). */
+  problems: Problem[];
+  problemCount: number;
+  errorsFile?: string;
+  rejectsFile?: string;
+  importId?: string;
+}
+
+/** Thrown inside the import transaction to roll it back once every row has been checked. */
+class RollBack extends Error {}
+
+class LineWriter {
+  private stream: WriteStream | undefined;
+  constructor(
+    readonly path: string,
+    private readonly header: string,
+  ) {}
+  async write(line: string): Promise<void> {
+    if (!this.stream) {
+      this.stream = createWriteStream(this.path);
+      this.stream.write(`${this.header}\n`);
+    }
+    if (!this.stream.write(`${line}\n`)) await once(this.stream, 'drain');
+  }
+  get used(): boolean {
+    return this.stream !== undefined;
+  }
+  async close(): Promise<void> {
+    if (!this.stream) return;
+    this.stream.end();
+    await once(this.stream, 'finish');
+  }
+}
+
+function csvField(text: string): string {
+  return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+async function loadReferences(db: Database, spec: ImportSpec): Promise<ReferenceSets> {
+  const partners = spec.needs.partners
+    ? new Set((await db.selectFrom('partners').select('id').execute()).map((r) => r.id))
+    : new Set<string>();
+  const products = spec.needs.products
+    ? new Set((await db.selectFrom('products').select('sku').execute()).map((r) => r.sku))
+    : new Set<string>();
+  return { partners, products };
+}
+
+/**
+ * Imports one file. Error codes (in problems): the row codes of csv-source.ts and
+ * of each kind's schema, plus `exists_with_different_content` (an id stored, or
+ * seen earlier in the file, with other content). Throws DomainError for file-level failures
+ * (`missing_column`, `invalid_mapping`, unreadable file).
+ */
+export async function importFile(store: Store, options: ImportOptions): Promise<ImportSummary> {
+  const spec = IMPORT_SPECS[options.kind];
+  const source = await openCsvSource(options.file, {
+    kind: options.kind,
+    ...(options.mapping ? { mapping: options.mapping } : {}),
+  });
+  const fileName = basename(options.file);
+  const errors = new LineWriter(options.errorsFile ?? `${options.file}.errors.csv`, 'file,line,field,code,message');
+  const rejects = new LineWriter(options.rejectsFile ?? `${options.file}.rejected.csv`, source.header);
+  const summary: ImportSummary = {
+    kind: options.kind,
+    file: options.file,
+    outcome: 'imported',
+    read: 0,
+    imported: 0,
+    duplicates: 0,
+    rejected: 0,
+    withheld: 0,
+    problems: [],
+    problemCount: 0,
+  };
+
+  const report = async (problem: Problem, raw: string) => {
+    summary.problemCount += 1;
+    const located = { file: fileName, ...problem };
+    if (summary.problems.length < PROBLEMS_PRINTED_MAX) summary.problems.push(located);
+    await errors.write(
+      [fileName, String(problem.line ?? ''), problem.field ?? '', problem.code, problem.message].map(csvField).join(','),
+    );
+    if (options.skipInvalid) await rejects.write(raw);
+  };
+  const rejectRow = async (row: { line: number; raw: string }, problems: Problem[]) => {
+    summary.rejected += 1;
+    // One reject line per row, however many problems it has.
+    for (const [i, p] of problems.entries()) {
+      summary.problemCount += 1;
+      const located = { file: fileName, line: row.line, ...p };
+      if (summary.problems.length < PROBLEMS_PRINTED_MAX) summary.problems.push(located);
+      await errors.write(
+        [fileName, String(row.line), p.field ?? '', p.code, p.message].map(csvField).join(','),
+      );
+      if (i === 0 && options.skipInvalid) await rejects.write(row.raw);
+    }
+  };
+
+  const runImport = async (db: Database, importId: string) => {
+    const references = await loadReferences(db, spec);
+    let batch: { row: SourceRow; key: string; columns: (string | null)[] }[] = [];
+    const flush = async () => {
+      if (batch.length === 0) return;
+      // Keys repeated inside one batch: the first is inserted, the others are
+      // compared with it exactly as a later batch would be compared with the store.
+      const firstByKey = new Map<string, (typeof batch)[number]>();
+      const repeats: (typeof batch)[number][] = [];
+      for (const item of batch) {
+        if (firstByKey.has(item.key)) repeats.push(item);
+        else firstByKey.set(item.key, item);
+      }
+      const statuses = await insertNewRows(
+        db,
+        spec.table,
+        [...firstByKey.values()].map((i) => i.columns),
+        importId,
+      );
+      for (const item of firstByKey.values()) {
+        const status = statuses.get(item.key);
+        if (status === 'inserted') summary.imported += 1;
+        else if (status === 'duplicate') summary.duplicates += 1;
+        else await rejectRow(item.row, [conflictProblem(spec, item.key)]);
+      }
+      for (const item of repeats) {
+        const first = firstByKey.get(item.key)!;
+        const sameContent = first.columns.every((c, j) => c === item.columns[j]);
+        const firstStored = statuses.get(item.key) !== 'conflict';
+        if (sameContent && firstStored) summary.duplicates += 1;
+        else await rejectRow(item.row, [conflictProblem(spec, item.key)]);
+      }
+      batch = [];
+      options.onProgress?.(source.bytesRead(), source.totalBytes);
+    };
+    for await (const item of source.items()) {
+      summary.read += 1;
+      if (!item.ok) {
+        summary.rejected += 1;
+        await report(item.problem, item.problem.raw);
+        continue;
+      }
+      const checked = spec.check(item.row.values, references);
+      if (!checked.ok) {
+        await rejectRow(item.row, checked.problems);
+        continue;
+      }
+      batch.push({ row: item.row, key: checked.key, columns: checked.columns });
+      if (batch.length >= IMPORT_ROWS_PER_BATCH_MAX) await flush();
+    }
+    await flush();
+    options.onProgress?.(source.totalBytes, source.totalBytes);
+    if (summary.rejected > 0 && !options.skipInvalid) throw new RollBack();
+  };
+
+  try {
+    await store.db.transaction().execute(async (trx) => {
+      const head = await trx
+        .insertInto('imports')
+        .values({
+          kind: options.kind,
+          file_name: fileName,
+          mapping_name: options.mappingName ?? null,
+          outcome: 'imported',
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      summary.importId = head.id;
+      await runImport(trx, head.id);
+      summary.outcome = summary.rejected > 0 ? 'partially_imported' : 'imported';
+      await trx
+        .updateTable('imports')
+        .set({
+          finished_at: new Date().toISOString(),
+          rows_read: summary.read,
+          rows_imported: summary.imported,
+          rows_duplicate: summary.duplicates,
+          rows_rejected: summary.rejected,
+          outcome: summary.outcome,
+        })
+        .where('id', '=', head.id)
+        .execute();
+    });
+  } catch (error) {
+    if (!(error instanceof RollBack)) {
+      await errors.close();
+      await rejects.close();
+      throw error;
+    }
+    // Nothing from this file is kept; the rows that were valid are accounted as withheld.
+    summary.outcome = 'nothing_imported';
+    summary.withheld = summary.imported;
+    summary.imported = 0;
+    delete summary.importId;
+    const head = await store.db
+      .insertInto('imports')
+      .values({
+        kind: options.kind,
+        file_name: fileName,
+        mapping_name: options.mappingName ?? null,
+        finished_at: new Date().toISOString(),
+        rows_read: summary.read,
+        rows_imported: 0,
+        rows_duplicate: summary.duplicates,
+        rows_rejected: summary.rejected,
+        outcome: 'nothing_imported',
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    summary.importId = head.id;
+  }
+  await errors.close();
+  await rejects.close();
+  if (errors.used) summary.errorsFile = errors.path;
+  if (rejects.used) summary.rejectsFile = rejects.path;
+  assert.equal(
+    summary.read,
+    summary.imported + summary.duplicates + summary.rejected + summary.withheld,
+    'every row read is imported, a duplicate, rejected or withheld',
+  );
+  return summary;
+}
+
+function conflictProblem(spec: ImportSpec, key: string): Problem {
+  return {
+    field: spec.table.key === 'sku' ? 'sku' : 'id',
+    code: 'exists_with_different_content',
+    message: `${spec.table.key} ${key} is already stored with different content; a stored record is never overwritten`,
+  };
+}

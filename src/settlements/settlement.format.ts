@@ -1,0 +1,110 @@
+// Settlement results as a terminal table, CSV or JSON, and in the benchmark's
+// expected.csv format. User-facing outputs number tiers from 1 ("tier 1" is
+// the first tier, empty when none is reached); expected.csv keeps the
+// benchmark's 0-based index with −1 for none.
+import type { RuleResult } from '../calculation/calculation.types.ts';
+import { minorUnitsOf } from '../shared/currency.ts';
+import { Decimal } from '../shared/decimal.ts';
+import { formatDecimal, formatMoney } from '../shared/format.ts';
+import { periodStatus } from '../calculation/periods.ts';
+
+export type SettlementFormat = 'table' | 'csv' | 'json';
+
+export const SETTLEMENT_COLUMNS = [
+  'agreement',
+  'rule',
+  'period_start',
+  'period_end',
+  'status',
+  'lines',
+  'quantity',
+  'amount',
+  'baseline_amount',
+  'measure',
+  'tier',
+  'rebate',
+  'held',
+  'currency',
+  'outcome',
+] as const;
+
+function record(result: RuleResult, asOf: string): Record<(typeof SETTLEMENT_COLUMNS)[number], string> {
+  const minor = minorUnitsOf(result.currency);
+  return {
+    agreement: result.agreementId,
+    rule: result.ruleId,
+    period_start: result.period.start,
+    period_end: result.period.end,
+    status: periodStatus(result.period, asOf),
+    lines: String(result.lineCount),
+    quantity: result.quantity.toPlainString(),
+    amount: result.amount.roundHalfAwayFromZero(Math.max(minor, result.amount.scale)).toString(),
+    baseline_amount: result.baselineWindow ? result.baselineAmount.toString() : '',
+    measure: result.measure.toPlainString(),
+    tier: result.tierIndex < 0 ? '' : String(result.tierIndex + 1),
+    rebate: result.rebate.toFixedScale(minor),
+    held: result.heldRebate.isZero() ? '' : result.heldRebate.toFixedScale(minor),
+    currency: result.currency,
+    outcome: result.outcome,
+  };
+}
+
+function csvField(text: string): string {
+  return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+export function formatSettlement(results: readonly RuleResult[], format: SettlementFormat, asOf: string): string {
+  const records = results.map((r) => record(r, asOf));
+  if (format === 'json') return `${JSON.stringify(records, null, 2)}\n`;
+  if (format === 'csv') {
+    return `${[SETTLEMENT_COLUMNS.join(','), ...records.map((r) => SETTLEMENT_COLUMNS.map((c) => csvField(r[c])).join(','))].join('\n')}\n`;
+  }
+  const shown = results.map((r) => {
+    const minor = minorUnitsOf(r.currency);
+    return [
+      r.agreementId,
+      r.ruleId,
+      `${r.period.start}..${r.period.end}`,
+      periodStatus(r.period, asOf),
+      formatDecimal(r.measure),
+      r.baselineWindow ? formatMoney(r.baselineAmount, minor) : '',
+      r.tierIndex < 0 ? '-' : String(r.tierIndex + 1),
+      `${formatMoney(r.rebate, minor)} ${r.currency}`,
+      r.outcome === 'earned' ? '' : r.outcome.replaceAll('_', ' '),
+    ];
+  });
+  const header = ['agreement', 'rule', 'period', 'status', 'measure', 'baseline', 'tier', 'rebate', 'note'];
+  const rows = [header, ...shown];
+  const widths = header.map((_, j) => Math.max(...rows.map((r) => r[j]!.length)));
+  const rightAligned = new Set([4, 5, 6, 7]);
+  const line = (r: string[]) =>
+    r
+      .map((cell, j) => (rightAligned.has(j) ? cell.padStart(widths[j]!) : cell.padEnd(widths[j]!)))
+      .join('  ')
+      .trimEnd();
+  const totals = new Map<string, Decimal>();
+  for (const r of results) totals.set(r.currency, (totals.get(r.currency) ?? Decimal.ZERO).add(r.rebate));
+  const totalText = [...totals.entries()]
+    .map(([currency, total]) => `${formatMoney(total, minorUnitsOf(currency))} ${currency}`)
+    .join(', ');
+  return `${[line(header), line(widths.map((w) => '-'.repeat(w))), ...shown.map(line)].join('\n')}\n\n${results.length} rule-periods; total rebate ${totalText || '0'}\n`;
+}
+
+/** The benchmark's expected.csv: one line per agreement (its first rule and only period). */
+export function formatExpectedCsv(results: readonly RuleResult[]): string {
+  const byAgreement = [...results].sort((a, b) => (a.agreementId < b.agreementId ? -1 : a.agreementId > b.agreementId ? 1 : 0));
+  const lines = ['id,qty,amt,base_amt,tier,rebate'];
+  for (const r of byAgreement) {
+    lines.push(
+      [
+        r.agreementId,
+        r.quantity.toPlainString(),
+        r.amount.roundHalfAwayFromZero(2).toString(),
+        r.baselineAmount.roundHalfAwayFromZero(2).toString(),
+        String(r.tierIndex),
+        r.rebate.roundHalfAwayFromZero(2).toString(),
+      ].join(','),
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,38 @@
+// Calendar dates as ISO `YYYY-MM-DD` text. Dates carry no time zone: a rebate
+// period is a range of calendar days, inclusive at both ends.
+import assert from 'node:assert/strict';
+
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+export function isIsoDate(text: string): boolean {
+  const m = ISO_DATE.exec(text);
+  if (!m) return false;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  if (y < 1900 || y > 9999 || mo < 1 || mo > 12 || d < 1) return false;
+  return d <= daysInMonth(y, mo);
+}
+
+export function daysInMonth(year: number, month: number): number {
+  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+export function toIsoDate(year: number, month: number, day: number): string {
+  return `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
+}
+
+export function parseIsoDate(text: string): { year: number; month: number; day: number } {
+  assert.ok(isIsoDate(text), `not an ISO date: ${text}`);
+  return { year: Number(text.slice(0, 4)), month: Number(text.slice(5, 7)), day: Number(text.slice(8, 10)) };
+}
+
+/** The same calendar day a number of years earlier or later; 29 February falls back to the 28th. */
+export function addYears(text: string, years: number): string {
+  const { year, month, day } = parseIsoDate(text);
+  const y = year + years;
+  return toIsoDate(y, month, Math.min(day, daysInMonth(y, month)));
+}
+
+export function addDays(text: string, days: number): string {
+  const { year, month, day } = parseIsoDate(text);
+  return new Date(Date.UTC(year, month - 1, day + days)).toISOString().slice(0, 10);
+}

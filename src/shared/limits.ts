@@ -1,0 +1,20 @@
+// Every input is bounded. These are the limits, named once.
+
+/** Rows inserted per statement during an import: large enough to amortise round trips, small enough to bound memory. */
+export const IMPORT_ROWS_PER_BATCH_MAX = 5_000;
+/** Longest CSV record accepted (bytes); longer ones are reported as malformed. */
+export const CSV_RECORD_LENGTH_MAX = 64 * 1024;
+/** Longest identifier (partner id, sku, line id, agreement id). */
+export const IDENTIFIER_LENGTH_MAX = 100;
+/** Longest free text field (names, descriptions). */
+export const TEXT_LENGTH_MAX = 1_000;
+export const TIERS_MAX = 50;
+export const RULES_PER_AGREEMENT_MAX = 50;
+export const SCOPE_ENTRIES_MAX = 100_000;
+export const PRODUCT_ATTRIBUTES_MAX = 50;
+/** Size of an agreements JSON file accepted by the importer. */
+export const AGREEMENTS_FILE_BYTES_MAX = 256 * 1024 * 1024;
+/** Problems printed to the terminal; the full list always goes to the error report file. */
+export const PROBLEMS_PRINTED_MAX = 20;
+/** Periods one agreement may span (ten years of monthly periods). */
+export const PERIODS_PER_AGREEMENT_MAX = 120;

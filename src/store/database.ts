@@ -1,0 +1,101 @@
+// Opening the store: PGlite (PostgreSQL in WebAssembly, persisted in a data
+// directory) by default, or a PostgreSQL server when a database URL is given.
+// Both speak the same SQL, so everything above this file is written once.
+import { mkdirSync } from 'node:fs';
+import { PGlite, types as pgliteTypes } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import { PGliteDialect } from 'kysely-pglite-dialect';
+import pg from 'pg';
+import { migrate, type ScriptRunner } from './migrate.ts';
+import type { StoreSchema } from './store.types.ts';
+
+export type Database = Kysely<StoreSchema>;
+
+export interface StoreOptions {
+  /** postgres://… — use a PostgreSQL server instead of the embedded store. */
+  databaseUrl?: string;
+  /** Embedded store directory; undefined means in memory (tests and throwaway runs). */
+  dataDir?: string;
+  /** A schema to work in (created if missing); isolates tests and workload runs on a shared server. */
+  schema?: string;
+}
+
+export interface Store {
+  db: Database;
+  kind: 'pglite' | 'postgres';
+  /** Where the data lives, for messages: a directory, `memory`, or the server without password. */
+  location: string;
+  schema: string;
+  close(): Promise<void>;
+}
+
+// Read numeric, date and int8 as text: money and quantities stay exact decimals,
+// dates stay calendar dates with no time zone shift.
+const TEXT_TYPE_IDS = [1700, 1082, 20];
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres server';
+  }
+}
+
+export async function openStore(options: StoreOptions = {}): Promise<Store> {
+  const schema = options.schema ?? 'public';
+  if (!SCHEMA_NAME.test(schema)) throw new Error(`invalid schema name "${schema}"`);
+  let db: Database;
+  let kind: Store['kind'];
+  let location: string;
+  let runScript: ScriptRunner | undefined;
+  if (options.databaseUrl) {
+    const passthrough = (value: string) => value;
+    const pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      max: 4,
+      options: `-c search_path=${schema}`,
+      types: {
+        getTypeParser: ((oid: number, format?: string) =>
+          TEXT_TYPE_IDS.includes(oid) ? passthrough : pg.types.getTypeParser(oid, format as 'text')) as never,
+      },
+    });
+    db = new Kysely<StoreSchema>({ dialect: new PostgresDialect({ pool }) });
+    kind = 'postgres';
+    location = redact(options.databaseUrl);
+  } else {
+    if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+    const text = (value: string) => value;
+    const parsers = Object.fromEntries(TEXT_TYPE_IDS.map((oid) => [oid, text]));
+    const pglite = await PGlite.create(options.dataDir ?? 'memory://', {
+      parsers: { ...parsers, [pgliteTypes.NUMERIC]: text },
+    });
+    db = new Kysely<StoreSchema>({ dialect: new PGliteDialect(pglite) });
+    // PGlite prepares every Kysely query, which refuses several statements at once.
+    runScript = async (script) => {
+      await pglite.exec(script);
+    };
+    kind = 'pglite';
+    location = options.dataDir ?? 'memory';
+  }
+  try {
+    if (schema !== 'public') {
+      await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(schema)}`.execute(db);
+      if (kind === 'pglite') await sql`SET search_path TO ${sql.id(schema)}`.execute(db);
+    }
+    await migrate(db, runScript);
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  return { db, kind, location, schema, close: () => db.destroy() };
+}
+
+/** Drops a schema and everything in it (used by tests and workload runs on a server). */
+export async function dropSchema(db: Database, schema: string): Promise<void> {
+  if (!SCHEMA_NAME.test(schema) || schema === 'public') throw new Error(`refusing to drop schema "${schema}"`);
+  await sql`DROP SCHEMA IF EXISTS ${sql.id(schema)} CASCADE`.execute(db);
+}

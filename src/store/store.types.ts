@@ -1,0 +1,111 @@
+// Row types of the store's tables, as Kysely sees them. numeric and date
+// columns are read as text (see database.ts), so money never becomes a float.
+import type { Generated } from 'kysely';
+
+export interface ImportsTable {
+  id: Generated<string>;
+  kind: 'partners' | 'products' | 'transactions' | 'agreements';
+  file_name: string;
+  mapping_name: string | null;
+  started_at: Generated<string>;
+  finished_at: string | null;
+  rows_read: number;
+  rows_imported: number;
+  rows_duplicate: number;
+  rows_rejected: number;
+  outcome: 'imported' | 'partially_imported' | 'nothing_imported';
+}
+
+export interface PartnersTable {
+  id: string;
+  name: string;
+  buying_group: string | null;
+  region: string | null;
+  attributes: Record<string, string>;
+  import_id: string | null;
+}
+
+export interface ProductsTable {
+  sku: string;
+  name: string;
+  category: string;
+  list_price: string | null;
+  attributes: Record<string, string>;
+  import_id: string | null;
+}
+
+export interface TransactionsTable {
+  id: string;
+  line_date: string;
+  partner_id: string;
+  sku: string;
+  quantity: string;
+  amount: string;
+  currency: string;
+  document_type: string | null;
+  invoice_number: string | null;
+  ship_to: string | null;
+  end_customer: string | null;
+  unit_price: string | null;
+  list_price: string | null;
+  cost: string | null;
+  import_id: string;
+}
+
+export interface AgreementsTable {
+  id: string;
+  name: string;
+  partner_id: string | null;
+  buying_group: string | null;
+  beneficiary_id: string | null;
+  currency: string;
+  start_date: string;
+  end_date: string;
+  calendar: 'none' | 'monthly' | 'quarterly' | 'yearly';
+  status: string;
+  import_id: string | null;
+}
+
+export interface AgreementRulesTable {
+  agreement_id: string;
+  rule_id: string;
+  position: number;
+  type: string;
+  basis: string;
+  method: string;
+  payout: string;
+  scope: unknown;
+  mix: unknown | null;
+  growth_apply: string | null;
+  baseline_start: string | null;
+  baseline_end: string | null;
+  minimum_volume: string | null;
+  minimum_payout: string | null;
+  cap: string | null;
+}
+
+export interface RuleTiersTable {
+  agreement_id: string;
+  rule_id: string;
+  position: number;
+  from_value: string;
+  rate: string;
+}
+
+export interface SchemaMigrationsTable {
+  version: number;
+  name: string;
+  checksum: string;
+  applied_at: Generated<string>;
+}
+
+export interface StoreSchema {
+  imports: ImportsTable;
+  partners: PartnersTable;
+  products: ProductsTable;
+  transactions: TransactionsTable;
+  agreements: AgreementsTable;
+  agreement_rules: AgreementRulesTable;
+  rule_tiers: RuleTiersTable;
+  schema_migrations: SchemaMigrationsTable;
+}

@@ -1,0 +1,119 @@
+// `rebates workload DIR`: load a benchmark workload into a fresh store through
+// the normal import path, settle it, write the results in the benchmark's
+// expected.csv format, and report how long each step took.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { importAgreements } from '../agreements/agreements.service.ts';
+import type { Progress } from '../cli/progress.ts';
+import { type ImportSummary, importFile } from '../imports/import.service.ts';
+import { formatExpectedCsv } from '../settlements/settlement.format.ts';
+import { settle } from '../settlements/settlement.service.ts';
+import { Decimal } from '../shared/decimal.ts';
+import { DomainError, describeProblem } from '../shared/errors.ts';
+import { dropSchema, openStore } from '../store/database.ts';
+
+export interface WorkloadOptions {
+  dir: string;
+  out: string;
+  /** Run on this PostgreSQL server in a fresh schema (dropped afterwards) instead of a fresh embedded store. */
+  databaseUrl?: string;
+  progress?: (label: string) => Progress;
+}
+
+export interface WorkloadTimings {
+  store: 'pglite' | 'postgres';
+  lines: number;
+  agreements: number;
+  paying: number;
+  total_rebate: string;
+  open_ms: number;
+  import_partners_ms: number;
+  import_products_ms: number;
+  import_transactions_ms: number;
+  import_agreements_ms: number;
+  settle_ms: number;
+  total_ms: number;
+  out: string;
+}
+
+function ensureClean(summary: ImportSummary): void {
+  if (summary.rejected > 0) {
+    throw new DomainError(
+      'workload_has_bad_rows',
+      `${summary.file}: ${summary.rejected} rows rejected`,
+      summary.problems,
+    );
+  }
+}
+
+export async function runWorkload(options: WorkloadOptions): Promise<WorkloadTimings> {
+  const started = performance.now();
+  let mark = started;
+  const lap = () => {
+    const now = performance.now();
+    const ms = Math.round(now - mark);
+    mark = now;
+    return ms;
+  };
+  const schema = `workload_${process.pid}_${Date.now()}`;
+  const dataDir = options.databaseUrl ? undefined : mkdtempSync(join(tmpdir(), 'rebates-workload-'));
+  const store = await openStore(
+    options.databaseUrl ? { databaseUrl: options.databaseUrl, schema } : { dataDir: dataDir! },
+  );
+  try {
+    const open_ms = lap();
+    const load = async (kind: 'partners' | 'products' | 'transactions') => {
+      const bar = options.progress?.(`importing ${kind}`);
+      try {
+        ensureClean(
+          await importFile(store, {
+            kind,
+            file: join(options.dir, `${kind}.csv`),
+            ...(bar ? { onProgress: (done: number, total: number) => bar.update(done, total) } : {}),
+          }),
+        );
+      } finally {
+        bar?.stop();
+      }
+      return lap();
+    };
+    const import_partners_ms = await load('partners');
+    const import_products_ms = await load('products');
+    const import_transactions_ms = await load('transactions');
+    ensureClean(await importAgreements(store, { file: join(options.dir, 'agreements.json') }));
+    const import_agreements_ms = lap();
+    const run = await settle(store.db);
+    const settle_ms = lap();
+    await writeFile(options.out, formatExpectedCsv(run.results));
+    const lines = await store.db
+      .selectFrom('transactions')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow();
+    return {
+      store: store.kind,
+      lines: Number(lines.n),
+      agreements: run.agreements.length,
+      paying: run.results.filter((r) => r.rebate.sign() > 0).length,
+      total_rebate: Decimal.sum(run.results.map((r) => r.rebate)).toString(),
+      open_ms,
+      import_partners_ms,
+      import_products_ms,
+      import_transactions_ms,
+      import_agreements_ms,
+      settle_ms,
+      total_ms: Math.round(performance.now() - started),
+      out: options.out,
+    };
+  } catch (error) {
+    if (error instanceof DomainError) {
+      for (const p of error.problems) process.stderr.write(`  ${describeProblem(p)}\n`);
+    }
+    throw error;
+  } finally {
+    if (options.databaseUrl) await dropSchema(store.db, schema).catch(() => undefined);
+    await store.close();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  }
+}
