@@ -7,12 +7,13 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { importAgreements } from '../src/agreements/agreements.service.ts';
 import { importFile } from '../src/imports/import.service.ts';
-import { settle } from '../src/settlements/settlement.service.ts';
 import { explainAgreement } from '../src/settlements/explain.ts';
+import { settle } from '../src/settlements/settlement.service.ts';
 import { storeTargets, tempFiles } from './support/stores.ts';
 
 const PARTNERS = 'id,name,group,region\nA,Alpha Supply,G1,NA\nB,Beta Trade,G1,EU\nC,Gamma Stores,,NA\n';
-const PRODUCTS = 'sku,name,category,list_price,brand\nS1,Drill,X,100.00,Apex\nS2,Saw,Y,100.00,Forge\nS3,Bits,X,10.00,Forge\n';
+const PRODUCTS =
+  'sku,name,category,list_price,brand\nS1,Drill,X,100.00,Apex\nS2,Saw,Y,100.00,Forge\nS3,Bits,X,10.00,Forge\n';
 const TRANSACTIONS = [
   'id,date,partner,sku,quantity,amount,currency',
   'T1,2025-01-10,A,S1,10,1000.00,USD',
@@ -89,12 +90,18 @@ for (const target of storeTargets()) {
         assert.equal(first.rejected, 0);
         assert.equal(first.imported, first.read);
         const again = await importFile(store, { kind, file: join(dir, `${kind}.csv`) });
-        assert.deepEqual([again.read, again.imported, again.duplicates, again.rejected], [first.read, 0, first.read, 0]);
+        assert.deepEqual(
+          [again.read, again.imported, again.duplicates, again.rejected],
+          [first.read, 0, first.read, 0],
+        );
       }
       assert.equal((await importAgreements(store, { file: join(dir, 'agreements.json') })).imported, 3);
       const again = await importAgreements(store, { file: join(dir, 'agreements.json') });
       assert.deepEqual([again.imported, again.duplicates], [0, 3]);
-      const count = await store.db.selectFrom('transactions').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+      const count = await store.db
+        .selectFrom('transactions')
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .executeTakeFirstOrThrow();
       assert.equal(Number(count.n), 6);
     });
 
@@ -153,7 +160,11 @@ for (const target of storeTargets()) {
       ]);
       const stored = await store.db.selectFrom('transactions').select('id').where('id', '=', 'N1').execute();
       assert.equal(stored.length, 0, 'the good row of a bad file is not imported');
-      const t1 = await store.db.selectFrom('transactions').select('amount').where('id', '=', 'T1').executeTakeFirstOrThrow();
+      const t1 = await store.db
+        .selectFrom('transactions')
+        .select('amount')
+        .where('id', '=', 'T1')
+        .executeTakeFirstOrThrow();
       assert.equal(t1.amount, '1000.00', 'a stored line is never overwritten');
       assert.ok(summary.errorsFile);
       assert.equal(readFileSync(summary.errorsFile, 'utf8').trim().split('\n').length, 7);
@@ -182,7 +193,10 @@ for (const target of storeTargets()) {
         summary.problems.map((p) => `${p.line}:${p.field}:${p.code}`),
         ['2:[0].tiers[1].from:tier_thresholds_must_ascend', '4:[1].partner:unknown_partner'],
       );
-      assert.equal((await store.db.selectFrom('agreements').select('id').where('id', '=', 'B3').execute()).length, 0);
+      assert.equal(
+        (await store.db.selectFrom('agreements').select('id').where('id', '=', 'B3').execute()).length,
+        0,
+      );
     });
   });
 }

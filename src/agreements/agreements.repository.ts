@@ -1,7 +1,13 @@
 // Agreements, their rules and tiers in the store, and back into the
 // calculation core's Agreement. No business rule is decided here.
 import { sql } from 'kysely';
-import type { Agreement, Baseline, MixCondition, ProductScope, Rule } from '../calculation/calculation.types.ts';
+import type {
+  Agreement,
+  Baseline,
+  MixCondition,
+  ProductScope,
+  Rule,
+} from '../calculation/calculation.types.ts';
 import { Decimal } from '../shared/decimal.ts';
 import type { Database } from '../store/database.ts';
 import type { AgreementStatus, ParsedAgreement } from './agreements.schema.ts';
@@ -34,7 +40,8 @@ export function agreementToJson(agreement: Agreement, status: AgreementStatus): 
       ...(r.growth
         ? {
             apply: r.growth.apply,
-            baseline: r.growth.baseline.kind === 'window' ? r.growth.baseline.window : 'same_period_last_year',
+            baseline:
+              r.growth.baseline.kind === 'window' ? r.growth.baseline.window : 'same_period_last_year',
           }
         : {}),
       ...(r.mix
@@ -126,13 +133,22 @@ export async function loadAgreements(db: Database, ids?: readonly string[]): Pro
   if (ids !== undefined && ids.length === 0) return [];
   let heads = db.selectFrom('agreements').selectAll().orderBy('id');
   let rules = db.selectFrom('agreement_rules').selectAll().orderBy('agreement_id').orderBy('position');
-  let tiers = db.selectFrom('rule_tiers').selectAll().orderBy('agreement_id').orderBy('rule_id').orderBy('position');
+  let tiers = db
+    .selectFrom('rule_tiers')
+    .selectAll()
+    .orderBy('agreement_id')
+    .orderBy('rule_id')
+    .orderBy('position');
   if (ids !== undefined) {
     heads = heads.where('id', '=', sql<string>`ANY(${[...ids]})`);
     rules = rules.where('agreement_id', '=', sql<string>`ANY(${[...ids]})`);
     tiers = tiers.where('agreement_id', '=', sql<string>`ANY(${[...ids]})`);
   }
-  const [headRows, ruleRows, tierRows] = [await heads.execute(), await rules.execute(), await tiers.execute()];
+  const [headRows, ruleRows, tierRows] = [
+    await heads.execute(),
+    await rules.execute(),
+    await tiers.execute(),
+  ];
   const tiersByRule = new Map<string, { from: Decimal; rate: Decimal }[]>();
   for (const t of tierRows) {
     const key = `${t.agreement_id}\u0000${t.rule_id}`;

@@ -25,30 +25,28 @@ import {
   TEXT_LENGTH_MAX,
   TIERS_MAX,
 } from '../shared/limits.ts';
-import { AGREEMENT_ERRORS } from './agreements.errors.ts';
+import type { AGREEMENT_ERRORS } from './agreements.errors.ts';
 
 /** Currency of agreements that name none (the workload format has no currency field). */
 export const DEFAULT_AGREEMENT_CURRENCY = 'USD';
 
 const identifier = z.string().trim().min(1).max(IDENTIFIER_LENGTH_MAX);
-const decimalText = z
-  .union([z.string(), z.number()])
-  .transform((v, ctx) => {
-    // Numbers are accepted only when they are integers written exactly; fractions must be strings.
-    const text = typeof v === 'number' ? (Number.isSafeInteger(v) ? String(v) : '') : v.trim();
-    const d = Decimal.tryParse(text);
-    if (d === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        message:
-          typeof v === 'number'
-            ? `write the number ${v} as a decimal string, e.g. "${v}"`
-            : `"${v}" is not a decimal number`,
-      });
-      return z.NEVER;
-    }
-    return d;
-  });
+const decimalText = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  // Numbers are accepted only when they are integers written exactly; fractions must be strings.
+  const text = typeof v === 'number' ? (Number.isSafeInteger(v) ? String(v) : '') : v.trim();
+  const d = Decimal.tryParse(text);
+  if (d === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        typeof v === 'number'
+          ? `write the number ${v} as a decimal string, e.g. "${v}"`
+          : `"${v}" is not a decimal number`,
+    });
+    return z.NEVER;
+  }
+  return d;
+});
 const isoDate = z.string().refine(isIsoDate, { message: 'must be a date YYYY-MM-DD' });
 const windowSchema = z.strictObject({ start: isoDate, end: isoDate });
 const list = z.array(identifier).max(SCOPE_ENTRIES_MAX);
@@ -80,7 +78,11 @@ const ruleFields = {
   minimumPayout: decimalText.optional(),
   cap: decimalText.optional(),
 };
-const ruleSchema = z.strictObject({ id: identifier.optional(), name: z.string().max(TEXT_LENGTH_MAX).optional(), ...ruleFields });
+const ruleSchema = z.strictObject({
+  id: identifier.optional(),
+  name: z.string().max(TEXT_LENGTH_MAX).optional(),
+  ...ruleFields,
+});
 
 const agreementHead = {
   id: identifier,
@@ -88,14 +90,20 @@ const agreementHead = {
   partner: identifier.optional(),
   group: identifier.optional(),
   beneficiary: identifier.optional(),
-  currency: z.string().refine(isCurrency, { message: 'must be an ISO 4217 currency code such as USD' }).optional(),
+  currency: z
+    .string()
+    .refine(isCurrency, { message: 'must be an ISO 4217 currency code such as USD' })
+    .optional(),
   period: windowSchema,
   calendar: z.enum(['none', 'monthly', 'quarterly', 'yearly']).default('none'),
   status: z
     .enum(['draft', 'submitted', 'approved', 'active', 'expired', 'closed', 'rejected', 'cancelled'])
     .default('active'),
 };
-const extendedSchema = z.strictObject({ ...agreementHead, rules: z.array(ruleSchema).min(1).max(RULES_PER_AGREEMENT_MAX) });
+const extendedSchema = z.strictObject({
+  ...agreementHead,
+  rules: z.array(ruleSchema).min(1).max(RULES_PER_AGREEMENT_MAX),
+});
 const singleRuleSchema = z.strictObject({ ...agreementHead, ...ruleFields });
 
 export type AgreementStatus = z.infer<typeof extendedSchema>['status'];
@@ -125,7 +133,14 @@ function selector(input: z.infer<typeof selectorSchema>): ProductSelector {
   return out;
 }
 
-function ruleFrom(input: RuleInput, index: number, currency: string, calendar: Calendar, at: string, problems: Problem[]): Rule {
+function ruleFrom(
+  input: RuleInput,
+  index: number,
+  currency: string,
+  calendar: Calendar,
+  at: string,
+  problems: Problem[],
+): Rule {
   const minorUnits = minorUnitsOf(currency);
   const type = input.type;
   const payout = input.payout ?? (type === 'target' ? 'lump_sum' : 'percent');
@@ -142,22 +157,37 @@ function ruleFrom(input: RuleInput, index: number, currency: string, calendar: C
     }
   }
   tiers.forEach((t, i) => {
-    if (t.rate.sign() < 0) problems.push(problem('rate_must_not_be_negative', `${at}.tiers[${i}].rate`, 'a rate cannot be negative'));
+    if (t.rate.sign() < 0)
+      problems.push(
+        problem('rate_must_not_be_negative', `${at}.tiers[${i}].rate`, 'a rate cannot be negative'),
+      );
     if (payout === 'lump_sum' && t.rate.significantScale() > minorUnits) {
       problems.push(
-        problem('amount_has_too_many_decimals', `${at}.tiers[${i}].rate`, `a lump sum in ${currency} has at most ${minorUnits} decimals`),
+        problem(
+          'amount_has_too_many_decimals',
+          `${at}.tiers[${i}].rate`,
+          `a lump sum in ${currency} has at most ${minorUnits} decimals`,
+        ),
       );
     }
   });
   const sliced = input.method !== 'retroactive' && payout !== 'lump_sum';
   if (sliced && payout === 'percent' && input.basis !== 'amount') {
     problems.push(
-      problem('payout_does_not_match_basis', `${at}.payout`, `a ${input.method} percent payout pays on slices of amount: use basis "amount"`),
+      problem(
+        'payout_does_not_match_basis',
+        `${at}.payout`,
+        `a ${input.method} percent payout pays on slices of amount: use basis "amount"`,
+      ),
     );
   }
   if (sliced && payout === 'per_unit' && input.basis !== 'quantity') {
     problems.push(
-      problem('payout_does_not_match_basis', `${at}.payout`, `a ${input.method} per-unit payout pays on slices of quantity: use basis "quantity"`),
+      problem(
+        'payout_does_not_match_basis',
+        `${at}.payout`,
+        `a ${input.method} per-unit payout pays on slices of quantity: use basis "quantity"`,
+      ),
     );
   }
   for (const [field, value] of [
@@ -165,9 +195,16 @@ function ruleFrom(input: RuleInput, index: number, currency: string, calendar: C
     ['minimumPayout', input.minimumPayout],
   ] as const) {
     if (value === undefined) continue;
-    if (value.sign() < 0) problems.push(problem('amount_must_not_be_negative', `${at}.${field}`, `${field} cannot be negative`));
+    if (value.sign() < 0)
+      problems.push(problem('amount_must_not_be_negative', `${at}.${field}`, `${field} cannot be negative`));
     if (value.significantScale() > minorUnits) {
-      problems.push(problem('amount_has_too_many_decimals', `${at}.${field}`, `${field} in ${currency} has at most ${minorUnits} decimals`));
+      problems.push(
+        problem(
+          'amount_has_too_many_decimals',
+          `${at}.${field}`,
+          `${field} in ${currency} has at most ${minorUnits} decimals`,
+        ),
+      );
     }
   }
   const rule: Rule = {
@@ -177,14 +214,25 @@ function ruleFrom(input: RuleInput, index: number, currency: string, calendar: C
     method: input.method,
     payout,
     tiers,
-    scope: { ...selector(input.scope), ...(input.scope.exclude ? { exclude: selector(input.scope.exclude) } : {}) } as ProductScope,
+    scope: {
+      ...selector(input.scope),
+      ...(input.scope.exclude ? { exclude: selector(input.scope.exclude) } : {}),
+    } as ProductScope,
   };
   if (type === 'growth') {
-    if (input.basis !== 'amount') problems.push(problem('growth_needs_amount_basis', `${at}.basis`, 'growth is measured on amount'));
-    if (payout === 'per_unit') problems.push(problem('growth_pays_percent_or_lump_sum', `${at}.payout`, 'growth pays a percent or a lump sum'));
+    if (input.basis !== 'amount')
+      problems.push(problem('growth_needs_amount_basis', `${at}.basis`, 'growth is measured on amount'));
+    if (payout === 'per_unit')
+      problems.push(
+        problem('growth_pays_percent_or_lump_sum', `${at}.payout`, 'growth pays a percent or a lump sum'),
+      );
     if (input.method !== 'retroactive') {
       problems.push(
-        problem('growth_method_is_apply', `${at}.method`, 'growth rules use "apply" (total, increment, banded) instead of a method'),
+        problem(
+          'growth_method_is_apply',
+          `${at}.method`,
+          'growth rules use "apply" (total, increment, banded) instead of a method',
+        ),
       );
     }
     let baseline: Baseline;
@@ -193,7 +241,11 @@ function ruleFrom(input: RuleInput, index: number, currency: string, calendar: C
     } else {
       if (calendar !== 'none') {
         problems.push(
-          problem('baseline_window_needs_single_period', `${at}.baseline`, 'a recurring agreement compares each period with "same_period_last_year"'),
+          problem(
+            'baseline_window_needs_single_period',
+            `${at}.baseline`,
+            'a recurring agreement compares each period with "same_period_last_year"',
+          ),
         );
       }
       if (input.baseline.start > input.baseline.end) {
@@ -203,13 +255,18 @@ function ruleFrom(input: RuleInput, index: number, currency: string, calendar: C
     }
     rule.growth = { apply: input.apply ?? 'total', baseline };
   } else {
-    if (input.apply !== undefined) problems.push(problem('only_growth_has_apply', `${at}.apply`, '"apply" is for growth rules'));
-    if (input.baseline !== undefined) problems.push(problem('only_growth_has_baseline', `${at}.baseline`, '"baseline" is for growth rules'));
+    if (input.apply !== undefined)
+      problems.push(problem('only_growth_has_apply', `${at}.apply`, '"apply" is for growth rules'));
+    if (input.baseline !== undefined)
+      problems.push(problem('only_growth_has_baseline', `${at}.baseline`, '"baseline" is for growth rules'));
   }
-  if (type === 'mix' && input.mix === undefined) problems.push(problem('mix_rule_needs_mix', `${at}.mix`, 'a mix rule needs "mix"'));
+  if (type === 'mix' && input.mix === undefined)
+    problems.push(problem('mix_rule_needs_mix', `${at}.mix`, 'a mix rule needs "mix"'));
   if (input.mix) {
     if (input.mix.minShare === undefined && input.mix.minProducts === undefined) {
-      problems.push(problem('mix_needs_a_condition', `${at}.mix`, 'give "minShare" (percent) or "minProducts"'));
+      problems.push(
+        problem('mix_needs_a_condition', `${at}.mix`, 'give "minShare" (percent) or "minProducts"'),
+      );
     }
     const mix: MixCondition = { categories: [...new Set(input.mix.categories)].sort() };
     if (input.mix.minShare !== undefined) mix.minSharePercent = input.mix.minShare;
@@ -223,7 +280,12 @@ function ruleFrom(input: RuleInput, index: number, currency: string, calendar: C
 }
 
 function monthsBetween(start: string, end: string): number {
-  return (Number(end.slice(0, 4)) - Number(start.slice(0, 4))) * 12 + Number(end.slice(5, 7)) - Number(start.slice(5, 7)) + 1;
+  return (
+    (Number(end.slice(0, 4)) - Number(start.slice(0, 4))) * 12 +
+    Number(end.slice(5, 7)) -
+    Number(start.slice(5, 7)) +
+    1
+  );
 }
 
 /**
@@ -231,7 +293,10 @@ function monthsBetween(start: string, end: string): number {
  * each with the JSON path of its field (prefixed by `at`, e.g. `[3]`).
  * Error codes: see agreements.errors.ts.
  */
-export function parseAgreement(value: unknown, at = ''): { ok: true; value: ParsedAgreement } | { ok: false; problems: Problem[] } {
+export function parseAgreement(
+  value: unknown,
+  at = '',
+): { ok: true; value: ParsedAgreement } | { ok: false; problems: Problem[] } {
   const isExtended = typeof value === 'object' && value !== null && 'rules' in value;
   const parsed = (isExtended ? extendedSchema : singleRuleSchema).safeParse(value);
   if (!parsed.success) {
@@ -247,19 +312,34 @@ export function parseAgreement(value: unknown, at = ''): { ok: true; value: Pars
   const input = parsed.data;
   const problems: Problem[] = [];
   if ((input.partner === undefined) === (input.group === undefined)) {
-    problems.push(problem('partner_or_group_required', `${at}${at ? '.' : ''}partner`, 'give either "partner" or "group", not both'));
+    problems.push(
+      problem(
+        'partner_or_group_required',
+        `${at}${at ? '.' : ''}partner`,
+        'give either "partner" or "group", not both',
+      ),
+    );
   }
   if (input.period.start > input.period.end) {
-    problems.push(problem('window_start_after_end', `${at}${at ? '.' : ''}period`, 'period start is after its end'));
+    problems.push(
+      problem('window_start_after_end', `${at}${at ? '.' : ''}period`, 'period start is after its end'),
+    );
   }
   const currency = input.currency ?? DEFAULT_AGREEMENT_CURRENCY;
   const months = monthsBetween(input.period.start, input.period.end);
-  const periodCount = { none: 1, monthly: months, quarterly: Math.ceil(months / 3) + 1, yearly: Math.ceil(months / 12) + 1 }[
-    input.calendar
-  ];
+  const periodCount = {
+    none: 1,
+    monthly: months,
+    quarterly: Math.ceil(months / 3) + 1,
+    yearly: Math.ceil(months / 12) + 1,
+  }[input.calendar];
   if (periodCount > PERIODS_PER_AGREEMENT_MAX) {
     problems.push(
-      problem('too_many_periods', `${at}${at ? '.' : ''}calendar`, `at most ${PERIODS_PER_AGREEMENT_MAX} periods per agreement`),
+      problem(
+        'too_many_periods',
+        `${at}${at ? '.' : ''}calendar`,
+        `at most ${PERIODS_PER_AGREEMENT_MAX} periods per agreement`,
+      ),
     );
   }
   const rulesInput: RuleInput[] = 'rules' in input ? input.rules : [input as unknown as RuleInput];
@@ -268,7 +348,8 @@ export function parseAgreement(value: unknown, at = ''): { ok: true; value: Pars
   );
   const ruleIds = new Set<string>();
   rules.forEach((r, i) => {
-    if (ruleIds.has(r.id)) problems.push(problem('duplicate_rule_id', `${at}.rules[${i}].id`, `rule id ${r.id} is used twice`));
+    if (ruleIds.has(r.id))
+      problems.push(problem('duplicate_rule_id', `${at}.rules[${i}].id`, `rule id ${r.id} is used twice`));
     ruleIds.add(r.id);
   });
   if (problems.length > 0) return { ok: false, problems };

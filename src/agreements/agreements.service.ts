@@ -61,11 +61,17 @@ function csvField(text: string): string {
  * Error codes: see agreements.errors.ts. Throws DomainError `file_too_large`,
  * `invalid_json` or `not_an_array` for a file that cannot be read as agreements.
  */
-export async function importAgreements(store: Store, options: AgreementImportOptions): Promise<ImportSummary> {
+export async function importAgreements(
+  store: Store,
+  options: AgreementImportOptions,
+): Promise<ImportSummary> {
   const fileName = basename(options.file);
   const size = (await stat(options.file)).size;
   if (size > AGREEMENTS_FILE_BYTES_MAX) {
-    throw new DomainError('file_too_large', `${fileName} is ${size} bytes; at most ${AGREEMENTS_FILE_BYTES_MAX}`);
+    throw new DomainError(
+      'file_too_large',
+      `${fileName} is ${size} bytes; at most ${AGREEMENTS_FILE_BYTES_MAX}`,
+    );
   }
   const text = (await readFile(options.file, 'utf8')).replace(/^\uFEFF/, '');
   let document: unknown;
@@ -78,11 +84,16 @@ export async function importAgreements(store: Store, options: AgreementImportOpt
   }
   const items = Array.isArray(document)
     ? document
-    : typeof document === 'object' && document !== null && Array.isArray((document as { agreements?: unknown }).agreements)
+    : typeof document === 'object' &&
+        document !== null &&
+        Array.isArray((document as { agreements?: unknown }).agreements)
       ? (document as { agreements: unknown[] }).agreements
       : undefined;
   if (items === undefined) {
-    throw new DomainError('not_an_array', `${fileName} must hold a JSON array of agreements (or {"agreements": [...]})`);
+    throw new DomainError(
+      'not_an_array',
+      `${fileName} must hold a JSON array of agreements (or {"agreements": [...]})`,
+    );
   }
   const startLines = Array.isArray(document) ? elementStartLines(text) : [];
 
@@ -95,7 +106,13 @@ export async function importAgreements(store: Store, options: AgreementImportOpt
   const problemsByIndex = new Map<number, Problem[]>();
   const addProblems = (index: number, problems: Problem[]) => {
     const list = problemsByIndex.get(index) ?? [];
-    list.push(...problems.map((p) => ({ file: fileName, ...(startLines[index] ? { line: startLines[index] } : {}), ...p })));
+    list.push(
+      ...problems.map((p) => ({
+        file: fileName,
+        ...(startLines[index] ? { line: startLines[index] } : {}),
+        ...p,
+      })),
+    );
     problemsByIndex.set(index, list);
   };
   const valid: { index: number; parsed: ParsedAgreement; json: string }[] = [];
@@ -111,7 +128,11 @@ export async function importAgreements(store: Store, options: AgreementImportOpt
     const { agreement } = result.value;
     const refs: Problem[] = [];
     if (agreement.partner !== undefined && !partners.has(agreement.partner)) {
-      refs.push({ field: `${at}.partner`, code: 'unknown_partner', message: `partner "${agreement.partner}" is not in the store` });
+      refs.push({
+        field: `${at}.partner`,
+        code: 'unknown_partner',
+        message: `partner "${agreement.partner}" is not in the store`,
+      });
     }
     if (agreement.buyingGroup !== undefined && !groups.has(agreement.buyingGroup)) {
       refs.push({
@@ -121,12 +142,20 @@ export async function importAgreements(store: Store, options: AgreementImportOpt
       });
     }
     if (agreement.beneficiary !== undefined && !partners.has(agreement.beneficiary)) {
-      refs.push({ field: `${at}.beneficiary`, code: 'unknown_partner', message: `beneficiary "${agreement.beneficiary}" is not in the store` });
+      refs.push({
+        field: `${at}.beneficiary`,
+        code: 'unknown_partner',
+        message: `beneficiary "${agreement.beneficiary}" is not in the store`,
+      });
     }
     for (const rule of agreement.rules) {
       for (const sku of [...(rule.scope.skus ?? []), ...(rule.scope.exclude?.skus ?? [])]) {
         if (!products.has(sku)) {
-          refs.push({ field: `${at}.scope.skus`, code: 'unknown_product', message: `sku "${sku}" in rule ${rule.id} is not in the store` });
+          refs.push({
+            field: `${at}.scope.skus`,
+            code: 'unknown_product',
+            message: `sku "${sku}" in rule ${rule.id} is not in the store`,
+          });
         }
       }
     }
@@ -140,7 +169,11 @@ export async function importAgreements(store: Store, options: AgreementImportOpt
       if (earlier === json) duplicates += 1;
       else {
         addProblems(index, [
-          { field: `${at}.id`, code: 'duplicate_agreement_id', message: `agreement ${agreement.id} appears earlier in the file with different content` },
+          {
+            field: `${at}.id`,
+            code: 'duplicate_agreement_id',
+            message: `agreement ${agreement.id} appears earlier in the file with different content`,
+          },
         ]);
       }
       continue;
@@ -151,10 +184,12 @@ export async function importAgreements(store: Store, options: AgreementImportOpt
 
   // Compare with what is stored: the same content is a duplicate, other content is refused.
   const stored = new Map(
-    (await loadAgreements(db, valid.map((v) => v.parsed.agreement.id))).map((s) => [
-      s.agreement.id,
-      JSON.stringify(agreementToJson(s.agreement, s.status)),
-    ]),
+    (
+      await loadAgreements(
+        db,
+        valid.map((v) => v.parsed.agreement.id),
+      )
+    ).map((s) => [s.agreement.id, JSON.stringify(agreementToJson(s.agreement, s.status))]),
   );
   const fresh: typeof valid = [];
   for (const v of valid) {
@@ -204,7 +239,12 @@ export async function importAgreements(store: Store, options: AgreementImportOpt
       .returning('id')
       .executeTakeFirstOrThrow();
     summary.importId = head.id;
-    if (importEverything) await insertAgreements(trx, fresh.map((f) => f.parsed), head.id);
+    if (importEverything)
+      await insertAgreements(
+        trx,
+        fresh.map((f) => f.parsed),
+        head.id,
+      );
   });
   if (allProblems.length > 0) {
     summary.errorsFile = options.errorsFile ?? `${options.file}.errors.csv`;

@@ -94,7 +94,13 @@ function wholeBase(rule: Rule, totals: Totals): { base: Decimal; name: string } 
     : { base: totals.amount, name: 'amount' };
 }
 
-function volumeRebate(rule: Rule, reached: number, measure: Decimal, totals: Totals, steps: CalculationStep[]) {
+function volumeRebate(
+  rule: Rule,
+  reached: number,
+  measure: Decimal,
+  totals: Totals,
+  steps: CalculationStep[],
+) {
   const tiers = rule.tiers;
   const top = tiers[reached]!;
   const whole = wholeBase(rule, totals);
@@ -173,7 +179,13 @@ function volumeRebate(rule: Rule, reached: number, measure: Decimal, totals: Tot
   }
 }
 
-function growthRebate(rule: Rule, reached: number, period: Totals, baseline: Totals, steps: CalculationStep[]) {
+function growthRebate(
+  rule: Rule,
+  reached: number,
+  period: Totals,
+  baseline: Totals,
+  steps: CalculationStep[],
+) {
   assert.ok(rule.growth, 'growth rule without growth settings');
   const tiers = rule.tiers;
   const top = tiers[reached]!;
@@ -208,7 +220,8 @@ function growthRebate(rule: Rule, reached: number, period: Totals, baseline: Tot
       for (let i = 0; i <= reached; i++) {
         const lower = tiers[i]!.from.mul(baseline.amount).shift(2);
         const next = tiers[i + 1];
-        const upper = next === undefined ? excess : Decimal.min(excess, next.from.mul(baseline.amount).shift(2));
+        const upper =
+          next === undefined ? excess : Decimal.min(excess, next.from.mul(baseline.amount).shift(2));
         const size = upper.sub(lower);
         const value = applyRate(rule, tiers[i]!.rate, size);
         total = total.add(value);
@@ -321,7 +334,11 @@ export function calculateRule(
     });
   } else if (isGrowth && baseline.amount.sign() <= 0) {
     outcome = 'no_baseline';
-    steps.push({ label: 'no positive baseline: growth cannot be measured', formula: '0', value: Decimal.ZERO });
+    steps.push({
+      label: 'no positive baseline: growth cannot be measured',
+      formula: '0',
+      value: Decimal.ZERO,
+    });
   } else if (tierIndex < 0) {
     outcome = 'no_tier_reached';
     steps.push({ label: 'no tier reached', formula: '0', value: Decimal.ZERO });
@@ -335,7 +352,11 @@ export function calculateRule(
 
   let value = rawRebate;
   if (value.sign() < 0) {
-    steps.push({ label: 'a negative rebate is not charged back: clamped to zero', formula: '0', value: Decimal.ZERO });
+    steps.push({
+      label: 'a negative rebate is not charged back: clamped to zero',
+      formula: '0',
+      value: Decimal.ZERO,
+    });
     value = Decimal.ZERO;
   }
   if (rule.cap !== undefined && value.gt(rule.cap)) {

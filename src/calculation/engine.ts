@@ -53,7 +53,9 @@ export function settleAgreement(
       const input = {
         period: totalsOf({ agreement, rule, window, role: 'period' }),
         ...(baseline
-          ? { baseline: totalsOf({ agreement, rule, window: clip(baseline, options.asOf), role: 'baseline' }) }
+          ? {
+              baseline: totalsOf({ agreement, rule, window: clip(baseline, options.asOf), role: 'baseline' }),
+            }
           : {}),
       };
       results.push(

@@ -34,7 +34,7 @@ export function scopeIsAllProducts(scope: ProductScope): boolean {
 }
 
 export function productInMix(mix: MixCondition | undefined, product: Product): boolean {
-  return mix !== undefined && mix.categories.includes(product.category);
+  return mix?.categories.includes(product.category) ?? false;
 }
 
 /** The partners whose lines count: the agreement's partner, or every member of its buying group. */
@@ -44,7 +44,9 @@ export function agreementPartners(
 ): string[] {
   const ids: string[] = [];
   for (const p of partners) {
-    if (agreement.partner !== undefined ? p.id === agreement.partner : p.buyingGroup === agreement.buyingGroup) {
+    if (
+      agreement.partner !== undefined ? p.id === agreement.partner : p.buyingGroup === agreement.buyingGroup
+    ) {
       ids.push(p.id);
     }
   }

@@ -55,29 +55,45 @@ function today(): string {
   return new Date().toISOString().slice(0, 10);
 }
 
+let exitCode = 0;
+
 export function buildProgram(): Command {
   const program = new Command('rebates')
-    .description('B2B rebate management: import ERP exports and agreements, settle and explain rebates to the cent.')
+    .description(
+      'B2B rebate management: import ERP exports and agreements, settle and explain rebates to the cent.',
+    )
     .option('--data-dir <dir>', 'embedded store directory (env REBATES_DATA_DIR, default ./data)')
-    .option('--database-url <url>', 'use a PostgreSQL server instead of the embedded store (env DATABASE_URL)')
+    .option(
+      '--database-url <url>',
+      'use a PostgreSQL server instead of the embedded store (env DATABASE_URL)',
+    )
     .showHelpAfterError();
 
   program
     .command('import')
     .description('import partners, products or transactions (CSV) or agreements (JSON); idempotent')
     .addArgument(
-      new Command().createArgument('kind', 'what the file holds').choices(['partners', 'products', 'transactions', 'agreements']),
+      new Command()
+        .createArgument('kind', 'what the file holds')
+        .choices(['partners', 'products', 'transactions', 'agreements']),
     )
     .argument('<file>', 'the file to import')
     .option('--mapping <file>', 'JSON column mapping for exports in another layout (see mappings/README.md)')
-    .option('--skip-invalid', 'import the good rows and write the bad ones to a reject file (default: a bad row imports nothing)')
+    .option(
+      '--skip-invalid',
+      'import the good rows and write the bad ones to a reject file (default: a bad row imports nothing)',
+    )
     .option('--rejects <file>', 'where rejected rows go with --skip-invalid (default FILE.rejected.csv)')
     .option('--errors <file>', 'where the full problem list goes (default FILE.errors.csv)')
     .action(async (kind: string, file: string, flags, command: Command) => {
       await withStore(command, async (store) => {
         let summary: ImportSummary;
         if (kind === 'agreements') {
-          if (flags.mapping) throw new DomainError('mapping_not_supported', 'agreements are JSON: --mapping applies to CSV files');
+          if (flags.mapping)
+            throw new DomainError(
+              'mapping_not_supported',
+              'agreements are JSON: --mapping applies to CSV files',
+            );
           summary = await importAgreements(store, {
             file,
             skipInvalid: Boolean(flags.skipInvalid),
@@ -102,7 +118,7 @@ export function buildProgram(): Command {
           }
         }
         printImportSummary(summary);
-        if (summary.outcome === 'nothing_imported') process.exitCode = 1;
+        if (summary.outcome === 'nothing_imported') exitCode = 1;
       });
     });
 
@@ -111,7 +127,9 @@ export function buildProgram(): Command {
     .description('calculate every agreement per rule and period: measure, baseline, tier reached, rebate')
     .option('--as-of <date>', 'count only lines dated on or before this day (default: every line)', isoDate)
     .option('--agreement <id...>', 'only these agreements')
-    .addOption(new Option('--format <format>', 'output format').choices(['table', 'csv', 'json']).default('table'))
+    .addOption(
+      new Option('--format <format>', 'output format').choices(['table', 'csv', 'json']).default('table'),
+    )
     .option('--out <file>', 'write to a file instead of the terminal')
     .action(async (flags, command: Command) => {
       await withStore(command, async (store) => {
@@ -125,19 +143,23 @@ export function buildProgram(): Command {
         const text = formatSettlement(run.results, flags.format as SettlementFormat, flags.asOf ?? today());
         if (flags.out) {
           await writeFile(flags.out, text);
-          process.stdout.write(`wrote ${run.results.length} rule-periods of ${run.agreements.length} agreements to ${flags.out}\n`);
+          process.stdout.write(
+            `wrote ${run.results.length} rule-periods of ${run.agreements.length} agreements to ${flags.out}\n`,
+          );
         } else process.stdout.write(text);
       });
     });
 
   program
     .command('explain')
-    .description('show how an agreement\'s figures were reached, step by step')
+    .description("show how an agreement's figures were reached, step by step")
     .argument('<agreement>', 'agreement id')
     .option('--as-of <date>', 'count only lines dated on or before this day', isoDate)
     .action(async (agreementId: string, flags, command: Command) => {
       await withStore(command, async (store) => {
-        process.stdout.write(await explainAgreement(store.db, agreementId, flags.asOf ?? today(), flags.asOf));
+        process.stdout.write(
+          await explainAgreement(store.db, agreementId, flags.asOf ?? today(), flags.asOf),
+        );
       });
     });
 
@@ -172,7 +194,9 @@ export function buildProgram(): Command {
       const timings = await runWorkload({
         dir,
         out: flags.out ?? `${dir}/results.csv`,
-        ...(globals.databaseUrl ?? config.databaseUrl ? { databaseUrl: globals.databaseUrl ?? config.databaseUrl } : {}),
+        ...((globals.databaseUrl ?? config.databaseUrl)
+          ? { databaseUrl: globals.databaseUrl ?? config.databaseUrl }
+          : {}),
         progress: (label) => progressBar(label, 'bytes'),
       });
       process.stdout.write(`${JSON.stringify(timings)}\n`);
@@ -190,20 +214,25 @@ export function buildProgram(): Command {
   return program;
 }
 
-export async function main(argv: string[]): Promise<void> {
+/**
+ * Runs the command line and returns the exit code: 0 success, 1 an import that
+ * imported nothing, 2 an error. The caller sets it on the process last, because
+ * the embedded database's runtime resets process.exitCode when it shuts down.
+ */
+export async function main(argv: string[]): Promise<number> {
+  exitCode = 0;
   try {
     await buildProgram().parseAsync(argv);
+    return exitCode;
   } catch (error) {
     if (error instanceof DomainError) {
       process.stderr.write(`error: ${error.message} [${error.code}]\n`);
       for (const p of error.problems) process.stderr.write(`  ${describeProblem(p)}\n`);
-      process.exitCode = 2;
-      return;
+      return 2;
     }
-    if (error instanceof Error && 'code' in error && error.code === 'ENOENT') {
+    if (error instanceof Error && 'code' in error && (error.code === 'ENOENT' || error.code === 'EISDIR')) {
       process.stderr.write(`error: ${error.message}\n`);
-      process.exitCode = 2;
-      return;
+      return 2;
     }
     throw error;
   }

@@ -75,7 +75,9 @@ export function demoFiles(): Record<string, string> {
   const partners = ['id,name,group,region', ...PARTNERS.map((p) => p.map(csv).join(','))].join('\n');
   const products = [
     'sku,name,category,list_price,brand',
-    ...PRODUCTS.map(([sku, name, category, brand, price]) => [sku, name, category, cents(price), brand].map(csv).join(',')),
+    ...PRODUCTS.map(([sku, name, category, brand, price]) =>
+      [sku, name, category, cents(price), brand].map(csv).join(','),
+    ),
   ].join('\n');
   const lines = ['id,date,partner,sku,quantity,amount,currency'];
   let n = 0;
@@ -94,7 +96,17 @@ export function demoFiles(): Record<string, string> {
       const discountPercent = next(4) * 5;
       const unit = Math.trunc((price * (100 - discountPercent)) / 100);
       n += 1;
-      lines.push([`INV-${String(n).padStart(6, '0')}`, date, partner, sku, String(quantity), cents(unit * quantity), 'USD'].join(','));
+      lines.push(
+        [
+          `INV-${String(n).padStart(6, '0')}`,
+          date,
+          partner,
+          sku,
+          String(quantity),
+          cents(unit * quantity),
+          'USD',
+        ].join(','),
+      );
     });
   }
   const agreements = [
@@ -248,7 +260,9 @@ export async function runDemo(store: Store, write: (text: string) => void): Prom
   const dir = mkdtempSync(join(tmpdir(), 'rebates-demo-'));
   try {
     for (const [name, text] of Object.entries(demoFiles())) writeFileSync(join(dir, name), text);
-    write(`Demo data into the ${store.kind === 'pglite' ? `embedded store at ${store.location}` : store.location}\n\n`);
+    write(
+      `Demo data into the ${store.kind === 'pglite' ? `embedded store at ${store.location}` : store.location}\n\n`,
+    );
     for (const kind of ['partners', 'products', 'transactions'] as const) {
       printImportSummary(await importFile(store, { kind, file: join(dir, `${kind}.csv`) }), write);
     }

@@ -265,6 +265,8 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
   }
   await errors.close();
   await rejects.close();
+  // Conflicts are found when a batch is written, after later rows were checked: show them by line.
+  summary.problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
   if (errors.used) summary.errorsFile = errors.path;
   if (rejects.used) summary.rejectsFile = rejects.path;
   assert.equal(

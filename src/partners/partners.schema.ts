@@ -23,6 +23,10 @@ export const partnerImport: ImportSpec = {
     const region = f.text('region', { required: false });
     const attributes = f.attributes();
     if (f.problems.length > 0) return { ok: false, problems: f.problems };
-    return { ok: true, key: id!, columns: [id!, name!, group ?? null, region ?? null, JSON.stringify(attributes)] };
+    return {
+      ok: true,
+      key: id!,
+      columns: [id!, name!, group ?? null, region ?? null, JSON.stringify(attributes)],
+    };
   },
 };

@@ -6,12 +6,19 @@ import type { Agreement, Rule, RuleResult } from '../calculation/calculation.typ
 import { totalsRequests } from '../calculation/engine.ts';
 import { periodStatus } from '../calculation/periods.ts';
 import { agreementPartners } from '../calculation/scope.ts';
-import { Decimal } from '../shared/decimal.ts';
 import { minorUnitsOf } from '../shared/currency.ts';
+import { Decimal } from '../shared/decimal.ts';
 import { DomainError } from '../shared/errors.ts';
 import { formatDecimal, formatMoney } from '../shared/format.ts';
 import type { Database } from '../store/database.ts';
-import { type LineFilter, loadMasterData, type SampleLine, ScopeResolver, sampleLines, settle } from './settlement.service.ts';
+import {
+  type LineFilter,
+  loadMasterData,
+  type SampleLine,
+  ScopeResolver,
+  sampleLines,
+  settle,
+} from './settlement.service.ts';
 
 /** Lines shown as a sample of what qualified. */
 export const EXPLAIN_SAMPLE_LINES = 5;
@@ -21,21 +28,27 @@ function describeScope(rule: Rule): string {
   const s = rule.scope;
   if (s.skus) parts.push(`skus ${s.skus.join(', ')}`);
   if (s.categories) parts.push(`categories ${s.categories.join(', ')}`);
-  for (const [name, values] of Object.entries(s.attributes ?? {})) parts.push(`${name} ${values.join(' or ')}`);
+  for (const [name, values] of Object.entries(s.attributes ?? {}))
+    parts.push(`${name} ${values.join(' or ')}`);
   let text = parts.length > 0 ? parts.join('; ') : 'all products';
   const e = s.exclude;
   if (e) {
     const ex: string[] = [];
     if (e.skus) ex.push(`skus ${e.skus.join(', ')}`);
     if (e.categories) ex.push(`categories ${e.categories.join(', ')}`);
-    for (const [name, values] of Object.entries(e.attributes ?? {})) ex.push(`${name} ${values.join(' or ')}`);
+    for (const [name, values] of Object.entries(e.attributes ?? {}))
+      ex.push(`${name} ${values.join(' or ')}`);
     if (ex.length > 0) text += `, excluding ${ex.join('; ')}`;
   }
   return text;
 }
 
 function tierRate(rule: Rule, rate: string): string {
-  return rule.payout === 'percent' ? `${rate}%` : rule.payout === 'per_unit' ? `${rate} per unit` : `${rate} lump sum`;
+  return rule.payout === 'percent'
+    ? `${rate}%`
+    : rule.payout === 'per_unit'
+      ? `${rate} per unit`
+      : `${rate} lump sum`;
 }
 
 function describeRule(rule: Rule): string {
@@ -64,12 +77,16 @@ function explainPeriod(
 ): string[] {
   const minor = minorUnitsOf(agreement.currency);
   const out: string[] = [];
-  out.push(`  Period ${result.period.start} to ${result.period.end} (${periodStatus(result.period, asOf).replace('_', ' ')} on ${asOf})`);
+  out.push(
+    `  Period ${result.period.start} to ${result.period.end} (${periodStatus(result.period, asOf).replace('_', ' ')} on ${asOf})`,
+  );
   const productText = filter.skus === undefined ? 'any product' : `${filter.skus.length} products in scope`;
   out.push(
     `    Qualifying lines: ${result.lineCount} (${filter.partners.length} partner${filter.partners.length === 1 ? '' : 's'}, ${productText}, dated ${filter.window.start} to ${filter.window.end}, in ${agreement.currency}; returns subtract)`,
   );
-  out.push(`      quantity ${formatDecimal(result.quantity)}, amount ${formatMoney(result.amount, minor)} ${agreement.currency}`);
+  out.push(
+    `      quantity ${formatDecimal(result.quantity)}, amount ${formatMoney(result.amount, minor)} ${agreement.currency}`,
+  );
   if (sample.length > 0) {
     out.push(`      first ${sample.length} by date:`);
     for (const l of sample) {
@@ -81,7 +98,8 @@ function explainPeriod(
       `    Baseline ${result.baselineWindow.start} to ${result.baselineWindow.end}: ${result.baselineLineCount} lines, amount ${formatMoney(result.baselineAmount, minor)} ${agreement.currency}`,
     );
   }
-  const unit = rule.type === 'growth' ? '% growth' : rule.basis === 'amount' ? ` ${agreement.currency}` : ' units';
+  const unit =
+    rule.type === 'growth' ? '% growth' : rule.basis === 'amount' ? ` ${agreement.currency}` : ' units';
   out.push(`    Tiers (${rule.type === 'growth' ? 'growth over the baseline' : rule.basis}):`);
   rule.tiers.forEach((t, i) => {
     const marker = i === result.tierIndex ? '>' : ' ';
@@ -92,10 +110,19 @@ function explainPeriod(
   });
   out.push('    Calculation:');
   for (const step of result.steps) out.push(`      ${step.label}: ${step.formula}`);
-  const held = result.heldRebate.isZero() ? '' : ` (${formatMoney(result.heldRebate, minor)} held below the minimum payout)`;
-  out.push(`    Rebate: ${formatMoney(result.rebate, minor)} ${agreement.currency} [${result.outcome.replaceAll('_', ' ')}]${held}`);
+  const held = result.heldRebate.isZero()
+    ? ''
+    : ` (${formatMoney(result.heldRebate, minor)} held below the minimum payout)`;
+  out.push(
+    `    Rebate: ${formatMoney(result.rebate, minor)} ${agreement.currency} [${result.outcome.replaceAll('_', ' ')}]${held}`,
+  );
   if (result.nextTier) {
-    const what = rule.type === 'growth' ? `amount ${agreement.currency}` : rule.basis === 'amount' ? `amount ${agreement.currency}` : 'units';
+    const what =
+      rule.type === 'growth'
+        ? `amount ${agreement.currency}`
+        : rule.basis === 'amount'
+          ? `amount ${agreement.currency}`
+          : 'units';
     out.push(
       `    Next tier: tier ${result.nextTier.index + 1} from ${formatDecimal(result.nextTier.from)}${unit}; ${formatDecimal(result.nextTier.remaining)} more ${what} needed`,
     );
@@ -106,11 +133,19 @@ function explainPeriod(
 }
 
 /** Error codes: `unknown_agreement`. */
-export async function explainAgreement(db: Database, agreementId: string, asOf: string, dataAsOf?: string): Promise<string> {
+export async function explainAgreement(
+  db: Database,
+  agreementId: string,
+  asOf: string,
+  dataAsOf?: string,
+): Promise<string> {
   const run = await settle(db, { agreementIds: [agreementId], ...(dataAsOf ? { asOf: dataAsOf } : {}) });
   const stored = run.agreements[0];
   if (stored === undefined) {
-    throw new DomainError('agreement_not_settled', `agreement ${agreementId} is not in a settled state (draft, rejected or cancelled)`);
+    throw new DomainError(
+      'agreement_not_settled',
+      `agreement ${agreementId} is not in a settled state (draft, rejected or cancelled)`,
+    );
   }
   const { agreement } = stored;
   const master = await loadMasterData(db);

@@ -3,10 +3,10 @@
 // the first tier, empty when none is reached); expected.csv keeps the
 // benchmark's 0-based index with −1 for none.
 import type { RuleResult } from '../calculation/calculation.types.ts';
+import { periodStatus } from '../calculation/periods.ts';
 import { minorUnitsOf } from '../shared/currency.ts';
 import { Decimal } from '../shared/decimal.ts';
 import { formatDecimal, formatMoney } from '../shared/format.ts';
-import { periodStatus } from '../calculation/periods.ts';
 
 export type SettlementFormat = 'table' | 'csv' | 'json';
 
@@ -53,7 +53,11 @@ function csvField(text: string): string {
   return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
-export function formatSettlement(results: readonly RuleResult[], format: SettlementFormat, asOf: string): string {
+export function formatSettlement(
+  results: readonly RuleResult[],
+  format: SettlementFormat,
+  asOf: string,
+): string {
   const records = results.map((r) => record(r, asOf));
   if (format === 'json') return `${JSON.stringify(records, null, 2)}\n`;
   if (format === 'csv') {
@@ -92,7 +96,9 @@ export function formatSettlement(results: readonly RuleResult[], format: Settlem
 
 /** The benchmark's expected.csv: one line per agreement (its first rule and only period). */
 export function formatExpectedCsv(results: readonly RuleResult[]): string {
-  const byAgreement = [...results].sort((a, b) => (a.agreementId < b.agreementId ? -1 : a.agreementId > b.agreementId ? 1 : 0));
+  const byAgreement = [...results].sort((a, b) =>
+    a.agreementId < b.agreementId ? -1 : a.agreementId > b.agreementId ? 1 : 0,
+  );
   const lines = ['id,qty,amt,base_amt,tier,rebate'];
   for (const r of byAgreement) {
     lines.push(

@@ -5,7 +5,14 @@
 import { sql } from 'kysely';
 import { loadAgreements, type StoredAgreement } from '../agreements/agreements.repository.ts';
 import { EMPTY_TOTALS } from '../calculation/calculate.ts';
-import type { Agreement, DateWindow, Product, Rule, RuleResult, Totals } from '../calculation/calculation.types.ts';
+import type {
+  Agreement,
+  DateWindow,
+  Product,
+  Rule,
+  RuleResult,
+  Totals,
+} from '../calculation/calculation.types.ts';
 import { settleAgreement, type TotalsRequest, totalsRequests } from '../calculation/engine.ts';
 import { agreementPartners, productInMix, productInScope, scopeIsAllProducts } from '../calculation/scope.ts';
 import { minorUnitsOf } from '../shared/currency.ts';
@@ -38,7 +45,9 @@ export async function loadMasterData(db: Database): Promise<MasterData> {
   const productRows = await db.selectFrom('products').select(['sku', 'category', 'attributes']).execute();
   const partnerRows = await db.selectFrom('partners').select(['id', 'buying_group']).execute();
   return {
-    products: new Map(productRows.map((p) => [p.sku, { sku: p.sku, category: p.category, attributes: p.attributes }])),
+    products: new Map(
+      productRows.map((p) => [p.sku, { sku: p.sku, category: p.category, attributes: p.attributes }]),
+    ),
     partners: partnerRows.map((p) => ({ id: p.id, buyingGroup: p.buying_group })),
   };
 }
@@ -150,7 +159,8 @@ export async function settle(db: Database, options: SettleOptions = {}): Promise
   if (options.agreementIds) {
     const found = new Set(stored.map((a) => a.agreement.id));
     const missing = options.agreementIds.filter((id) => !found.has(id));
-    if (missing.length > 0) throw new DomainError('unknown_agreement', `no agreement with id ${missing.join(', ')}`);
+    if (missing.length > 0)
+      throw new DomainError('unknown_agreement', `no agreement with id ${missing.join(', ')}`);
   }
   const agreements = stored.filter((a) => (SETTLED_STATUSES as readonly string[]).includes(a.status));
   const resolver = new ScopeResolver(await loadMasterData(db));
@@ -159,7 +169,10 @@ export async function settle(db: Database, options: SettleOptions = {}): Promise
     const totals = new Map<TotalsRequest['window'] | string, Totals>();
     const requests = totalsRequests(agreement, options.asOf);
     for (const request of requests) {
-      totals.set(requestKey(request), await totalsOf(db, resolver.filter(request), needsDistinctMix(request.rule)));
+      totals.set(
+        requestKey(request),
+        await totalsOf(db, resolver.filter(request), needsDistinctMix(request.rule)),
+      );
     }
     results.push(
       ...settleAgreement(agreement, (request) => totals.get(requestKey(request))!, {

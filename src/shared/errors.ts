@@ -27,7 +27,11 @@ export class DomainError extends Error {
 }
 
 export function describeProblem(p: Problem): string {
-  const where = [p.file, p.line !== undefined ? `line ${p.line}` : undefined, p.field ? `field ${p.field}` : undefined]
+  const where = [
+    p.file,
+    p.line !== undefined ? `line ${p.line}` : undefined,
+    p.field ? `field ${p.field}` : undefined,
+  ]
     .filter((x) => x !== undefined)
     .join(', ');
   return `${where ? `${where}: ` : ''}${p.message} [${p.code}]`;

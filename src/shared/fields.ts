@@ -22,9 +22,14 @@ export class FieldChecker {
 
   text(field: string, options: { required: boolean; max?: number }): string | undefined {
     const value = this.values[field] ?? '';
-    if (value === '') return options.required ? this.fail(field, 'missing_value', `${field} is required`) : undefined;
+    if (value === '')
+      return options.required ? this.fail(field, 'missing_value', `${field} is required`) : undefined;
     if (value.length > (options.max ?? TEXT_LENGTH_MAX)) {
-      return this.fail(field, 'value_too_long', `${field} is longer than ${options.max ?? TEXT_LENGTH_MAX} characters`);
+      return this.fail(
+        field,
+        'value_too_long',
+        `${field} is longer than ${options.max ?? TEXT_LENGTH_MAX} characters`,
+      );
     }
     return value;
   }
@@ -37,9 +42,13 @@ export class FieldChecker {
     return value;
   }
 
-  decimal(field: string, options: { required: boolean; minimum?: Decimal; code?: string }): Decimal | undefined {
+  decimal(
+    field: string,
+    options: { required: boolean; minimum?: Decimal; code?: string },
+  ): Decimal | undefined {
     const text = this.values[field] ?? '';
-    if (text === '') return options.required ? this.fail(field, 'missing_value', `${field} is required`) : undefined;
+    if (text === '')
+      return options.required ? this.fail(field, 'missing_value', `${field} is required`) : undefined;
     const value = Decimal.tryParse(text);
     const code = options.code ?? `bad_${field}`;
     if (value === undefined) return this.fail(field, code, `${field} "${text}" is not a decimal number`);
@@ -64,14 +73,16 @@ export class FieldChecker {
   date(field: string): string | undefined {
     const value = this.values[field] ?? '';
     if (value === '') return this.fail(field, 'missing_value', `${field} is required`);
-    if (!isIsoDate(value)) return this.fail(field, 'bad_date', `${field} "${value}" is not a date YYYY-MM-DD`);
+    if (!isIsoDate(value))
+      return this.fail(field, 'bad_date', `${field} "${value}" is not a date YYYY-MM-DD`);
     return value;
   }
 
   currency(field: string): string | undefined {
     const value = this.values[field] ?? '';
     if (value === '') return this.fail(field, 'missing_value', `${field} is required`);
-    if (!isCurrency(value)) return this.fail(field, 'bad_currency', `${field} "${value}" is not an ISO 4217 currency code`);
+    if (!isCurrency(value))
+      return this.fail(field, 'bad_currency', `${field} "${value}" is not an ISO 4217 currency code`);
     return value;
   }
 
@@ -84,7 +95,13 @@ export class FieldChecker {
     return out;
   }
 
-  reference(field: string, value: string | undefined, known: ReadonlySet<string>, code: string, what: string) {
+  reference(
+    field: string,
+    value: string | undefined,
+    known: ReadonlySet<string>,
+    code: string,
+    what: string,
+  ) {
     if (value !== undefined && !known.has(value)) {
       this.fail(field, code, `${what} "${value}" is not in the store`);
     }

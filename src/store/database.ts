@@ -96,6 +96,7 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
 
 /** Drops a schema and everything in it (used by tests and workload runs on a server). */
 export async function dropSchema(db: Database, schema: string): Promise<void> {
-  if (!SCHEMA_NAME.test(schema) || schema === 'public') throw new Error(`refusing to drop schema "${schema}"`);
+  if (!SCHEMA_NAME.test(schema) || schema === 'public')
+    throw new Error(`refusing to drop schema "${schema}"`);
   await sql`DROP SCHEMA IF EXISTS ${sql.id(schema)} CASCADE`.execute(db);
 }

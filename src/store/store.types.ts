@@ -9,10 +9,10 @@ export interface ImportsTable {
   mapping_name: string | null;
   started_at: Generated<string>;
   finished_at: string | null;
-  rows_read: number;
-  rows_imported: number;
-  rows_duplicate: number;
-  rows_rejected: number;
+  rows_read: Generated<number>;
+  rows_imported: Generated<number>;
+  rows_duplicate: Generated<number>;
+  rows_rejected: Generated<number>;
   outcome: 'imported' | 'partially_imported' | 'nothing_imported';
 }
 

@@ -6,7 +6,14 @@ import { FieldChecker } from '../shared/fields.ts';
 import { IDENTIFIER_LENGTH_MAX } from '../shared/limits.ts';
 
 /** Document types a line may carry; credit notes and returns are negative lines either way. */
-export const DOCUMENT_TYPES = ['invoice', 'credit_note', 'debit_note', 'return', 'sell_through', 'point_of_sale'] as const;
+export const DOCUMENT_TYPES = [
+  'invoice',
+  'credit_note',
+  'debit_note',
+  'return',
+  'sell_through',
+  'point_of_sale',
+] as const;
 
 export const transactionImport: ImportSpec = {
   table: {
