@@ -89,7 +89,9 @@ async function settleArrangement(chunks: Line[][]): Promise<string[]> {
   }
   assert.equal((await importAgreements(store, { file: join(dir, 'agreements.json') })).imported, 2);
   const result = await settle(store.db, { agreementIds: [`P1-${k}`, `P2-${k}`] });
-  return result.results.map((r) => `${r.agreementId.split('-')[0]}/${r.period.start}: ${r.amount} → ${r.rebate}`);
+  return result.results.map(
+    (r) => `${r.agreementId.split('-')[0]}/${r.period.start}: ${r.amount} → ${r.rebate}`,
+  );
 }
 
 test('import twice adds nothing; line order and file split do not change the settlement', async () => {
@@ -99,7 +101,9 @@ test('import twice adds nothing; line order and file split do not change the set
       const cut = cutSeed % (lines.length + 1);
       const inOrder = await settleArrangement([lines]);
       const reversed = await settleArrangement([[...lines].reverse()]);
-      const split = await settleArrangement([lines.slice(0, cut), lines.slice(cut)].filter((c) => c.length > 0));
+      const split = await settleArrangement(
+        [lines.slice(0, cut), lines.slice(cut)].filter((c) => c.length > 0),
+      );
       assert.deepEqual(reversed, inOrder);
       assert.deepEqual(split, inOrder);
     }),

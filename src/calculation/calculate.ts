@@ -368,7 +368,7 @@ export function calculateRule(
   if (!rounded.eq(value)) {
     steps.push({
       label: `rounded half away from zero to ${options.minorUnits} places`,
-      formula: `${value.toString()} → ${fmt(rounded)}`,
+      formula: `${fmt(value)} → ${fmt(rounded)}`,
       value: rounded,
     });
   }

@@ -9,7 +9,9 @@ export interface ReferenceSets {
   products: ReadonlySet<string>;
 }
 
-export type RowCheck = { ok: true; key: string; columns: (string | null)[] } | { ok: false; problems: Problem[] };
+export type RowCheck =
+  | { ok: true; key: string; columns: (string | null)[] }
+  | { ok: false; problems: Problem[] };
 
 export interface ImportSpec {
   table: BulkTable;

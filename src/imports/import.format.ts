@@ -3,7 +3,10 @@
 import { describeProblem } from '../shared/errors.ts';
 import type { ImportSummary } from './import.service.ts';
 
-export function printImportSummary(summary: ImportSummary, write: (text: string) => void = (t) => process.stdout.write(t)) {
+export function printImportSummary(
+  summary: ImportSummary,
+  write: (text: string) => void = (t) => process.stdout.write(t),
+) {
   const parts = [
     `${summary.imported} imported`,
     `${summary.duplicates} duplicate${summary.duplicates === 1 ? '' : 's'} (already stored, nothing added)`,
@@ -18,7 +21,9 @@ export function printImportSummary(summary: ImportSummary, write: (text: string)
   if (summary.errorsFile) write(`  every problem is listed in ${summary.errorsFile}\n`);
   if (summary.rejectsFile) write(`  rejected rows, unchanged, are in ${summary.rejectsFile}\n`);
   if (summary.outcome === 'nothing_imported') {
-    write('  nothing was imported because the file has bad rows: fix them, or use --skip-invalid to import the good rows\n');
+    write(
+      '  nothing was imported because the file has bad rows: fix them, or use --skip-invalid to import the good rows\n',
+    );
   } else if (summary.imported === 0 && summary.rejected === 0 && summary.duplicates > 0) {
     write('  the file was imported before: nothing new\n');
   }

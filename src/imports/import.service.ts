@@ -6,8 +6,8 @@
 // user gets the full list of problems at once. With `skipInvalid` the good rows
 // are kept and the bad ones are written, unchanged, to a reject file.
 import assert from 'node:assert/strict';
-import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { basename } from 'node:path';
 import { partnerImport } from '../partners/partners.schema.ts';
 import { productImport } from '../products/products.schema.ts';
@@ -114,7 +114,10 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
     ...(options.mapping ? { mapping: options.mapping } : {}),
   });
   const fileName = basename(options.file);
-  const errors = new LineWriter(options.errorsFile ?? `${options.file}.errors.csv`, 'file,line,field,code,message');
+  const errors = new LineWriter(
+    options.errorsFile ?? `${options.file}.errors.csv`,
+    'file,line,field,code,message',
+  );
   const rejects = new LineWriter(options.rejectsFile ?? `${options.file}.rejected.csv`, source.header);
   const summary: ImportSummary = {
     kind: options.kind,
@@ -134,7 +137,9 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
     const located = { file: fileName, ...problem };
     if (summary.problems.length < PROBLEMS_PRINTED_MAX) summary.problems.push(located);
     await errors.write(
-      [fileName, String(problem.line ?? ''), problem.field ?? '', problem.code, problem.message].map(csvField).join(','),
+      [fileName, String(problem.line ?? ''), problem.field ?? '', problem.code, problem.message]
+        .map(csvField)
+        .join(','),
     );
     if (options.skipInvalid) await rejects.write(raw);
   };

@@ -20,6 +20,8 @@ import { ATTRIBUTE_PREFIX, IMPORT_FIELDS, type ImportKind, NUMERIC_FIELDS } from
 
 /** Longest expression nesting (parentheses and unary signs) accepted. */
 export const EXPRESSION_DEPTH_MAX = 32;
+/** Distinct date texts remembered per date field; the cache starts over when full. */
+export const DATE_CACHE_ENTRIES_MAX = 10_000;
 
 export type ExtraFields = 'error' | 'ignore';
 
@@ -566,7 +568,7 @@ export function compileDateFormat(format: string): DateParser {
   const minute = group('mm');
   const second = group('ss');
   const regex = new RegExp(pattern);
-  return (text) => {
+  const parse = (text: string): string | undefined => {
     const m = regex.exec(text);
     if (!m) return undefined;
     if (hour !== 0 && Number(m[hour]) > 23) return undefined;
@@ -574,6 +576,17 @@ export function compileDateFormat(format: string): DateParser {
     if (second !== 0 && Number(m[second]) > 59) return undefined;
     const iso = toIsoDate(Number(m[year]), Number(m[month]), Number(m[day]));
     return isIsoDate(iso) ? iso : undefined;
+  };
+  // An export repeats a few thousand distinct dates over millions of lines, so results are remembered.
+  const cache = new Map<string, string | undefined>();
+  return (text) => {
+    let iso = cache.get(text);
+    if (iso === undefined && !cache.has(text)) {
+      iso = parse(text);
+      if (cache.size >= DATE_CACHE_ENTRIES_MAX) cache.clear();
+      cache.set(text, iso);
+    }
+    return iso;
   };
 }
 

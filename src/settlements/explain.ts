@@ -117,14 +117,12 @@ function explainPeriod(
     `    Rebate: ${formatMoney(result.rebate, minor)} ${agreement.currency} [${result.outcome.replaceAll('_', ' ')}]${held}`,
   );
   if (result.nextTier) {
-    const what =
-      rule.type === 'growth'
-        ? `amount ${agreement.currency}`
-        : rule.basis === 'amount'
-          ? `amount ${agreement.currency}`
-          : 'units';
+    const needed =
+      rule.type === 'growth' || rule.basis === 'amount'
+        ? `${formatMoney(result.nextTier.remaining, minor)} ${agreement.currency} more ${rule.type === 'growth' ? 'period amount' : 'amount'}`
+        : `${formatDecimal(result.nextTier.remaining)} more units`;
     out.push(
-      `    Next tier: tier ${result.nextTier.index + 1} from ${formatDecimal(result.nextTier.from)}${unit}; ${formatDecimal(result.nextTier.remaining)} more ${what} needed`,
+      `    Next tier: tier ${result.nextTier.index + 1} from ${formatDecimal(result.nextTier.from)}${unit}; ${needed} needed`,
     );
   } else if (result.tierIndex >= 0) {
     out.push('    Next tier: none, the highest tier is reached');
