@@ -698,8 +698,8 @@ describe('explanation steps', () => {
     const result = calc(rule({ tiers: tiers(['0', '1']) }), { amount: '12345.50' });
     const last = result.steps.at(-1);
     assert.ok(last?.label.startsWith('rounded half away from zero'));
-    // the exact figure is shown at its own scale (12,345.50 × 1 has 2 + 0 places, then ÷ 100)
-    assert.equal(last?.formula, '123.4550 → 123.46');
+    // 1% × 12,345.50 = 123.455 exactly, shown without trailing zeros, then rounded once
+    assert.equal(last?.formula, '123.455 → 123.46');
   });
 
   test('the result carries the identifiers and totals it was computed from', () => {

@@ -373,6 +373,22 @@ describe('CsvTokenizer', () => {
     }
   });
 
+  test('an open quote followed by an overlong line: each line is accounted for, in order', () => {
+    const long = 'z'.repeat(CSV_RECORD_LENGTH_MAX + 5);
+    const text = `a,"open\nb,c\nd,"again\n${long}\ne,f\n`;
+    const out = tokenize([text.slice(0, 20), text.slice(20, 40000), text.slice(40000)]);
+    assert.deepEqual(
+      out.map((r) => [r[0], typeof r[2] === 'string' ? r[2] : r[2].join('|')]),
+      [
+        [1, 'malformed_csv'], // its quote "closes" on line 3 followed by text; lines 2 and 3 are read again
+        [2, 'b|c'],
+        [3, 'record_too_long'], // read again, it opens a quote that the overlong line 4 cannot continue
+        [4, 'record_too_long'],
+        [5, 'e|f'],
+      ],
+    );
+  });
+
   test('skips preamble lines, uses another delimiter, and relaxes quotes when asked', () => {
     assert.deepEqual(
       tokenize(['Report of sales\n\nid;name\n1;5" pipe\n'], {

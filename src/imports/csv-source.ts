@@ -10,12 +10,13 @@
 // or stops making progress (`max_record_size`). So the stream is split into
 // physical lines here, which gives exact line numbers, the raw text and bounded
 // memory for free. A line without a quote character is split on the delimiter,
-// which is exactly what csv-parse would return for it. A record with a quote
-// character (possibly spanning lines) is handed to csv-parse, in batches so its
-// per-call cost is shared, and a csv-parse error marks just that record.
-// When a quote is never closed (by the end of the file, or within the record
-// length limit) the line that opened it is reported and the lines after it are
-// read again as records of their own, so one stray quote costs one row.
+// which is exactly what csv-parse would return for it (a property test checks
+// the two agree). A record with a quote character is handed to csv-parse: those
+// on one line in batches, so its per-call cost is shared, and a csv-parse error
+// marks just that record. When a quote opened on one line is never properly
+// closed (csv-parse refuses the record, the file ends, or the record reaches the
+// length limit) that line is reported and the lines after it are read again as
+// records of their own, so one stray quote costs one row.
 import assert from 'node:assert/strict';
 import { createReadStream, type ReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -90,7 +91,7 @@ interface QueuedRecord {
   message?: string;
   column?: number;
   /** Why csv-parse could not read a quoted record; described when delivered, once column names are known. */
-  parseFailure?: { error: unknown; recordCount: number };
+  parseFailure?: { error: unknown; recordCount: number; linesReadAgain: number };
 }
 
 interface PendingRecord {
@@ -165,11 +166,6 @@ export class CsvTokenizer {
     };
   }
 
-  /** Physical lines completed so far. */
-  get linesRead(): number {
-    return this.nextLine - 1;
-  }
-
   feed(text: string): void {
     if (text === '') return;
     if (!this.sawReplacementCharacter && text.includes('\uFFFD')) this.sawReplacementCharacter = true;
@@ -234,8 +230,9 @@ export class CsvTokenizer {
       this.skipLines -= 1;
       return;
     }
-    // A line this long cannot belong to an acceptable record, so an open record ends before it.
-    if (this.pending !== undefined) {
+    // A line this long cannot belong to an acceptable record, so an open record ends before it
+    // (and so does one that a line read again opens).
+    while (this.pending !== undefined) {
       this.abandonPending(true);
       this.drainRefeed();
     }
@@ -316,7 +313,29 @@ export class CsvTokenizer {
     this.pending = undefined;
     let raw = pending.parts[0]!;
     for (let k = 1; k < pending.parts.length; k++) raw += pending.endings[k - 1]! + pending.parts[k]!;
-    if (this.checkLine(pending.line, raw)) this.emitQuoted(pending.line, raw);
+    if (!this.checkLine(pending.line, raw)) return;
+    // Records spanning lines are rare, so each is parsed at once: when csv-parse refuses one, its
+    // later lines can still be read again, in order, before the lines that follow it.
+    let rows: string[][] | undefined;
+    let error: unknown;
+    try {
+      rows = parseCsv(raw, this.parseOptions) as string[][];
+    } catch (failure) {
+      error = failure;
+    }
+    if (rows !== undefined && rows.length === 1) {
+      this.emitFields(pending.line, raw, rows[0]!);
+      return;
+    }
+    const record: QueuedRecord = {
+      line: pending.line,
+      raw: pending.parts[0]!,
+      fields: undefined,
+      parseFailure: { error, recordCount: rows?.length ?? 0, linesReadAgain: pending.parts.length - 1 },
+    };
+    if (this.queue.length > 0) this.queue.push(record);
+    else this.deliver(record);
+    this.readAgain(pending);
   }
 
   /**
@@ -345,6 +364,11 @@ export class CsvTokenizer {
         pending.openedColumn,
       );
     }
+    this.readAgain(pending);
+  }
+
+  /** Queues every line of a record but its first to be read again as records of their own. */
+  private readAgain(pending: PendingRecord): void {
     const lines: PhysicalLine[] = [];
     for (let k = 1; k < pending.parts.length; k++) {
       lines.push({ text: pending.parts[k]!, ending: pending.endings[k]!, line: pending.line + k });
@@ -458,16 +482,20 @@ export class CsvTokenizer {
     this.quotedInQueue = 0;
     const quoted = queue.filter((q) => q.fields === undefined && q.code === undefined);
     this.parseQuoted(quoted, 0, quoted.length);
-    for (const q of queue) {
-      if (q.parseFailure !== undefined) {
-        const { error, recordCount } = q.parseFailure;
-        const { message, column } = describeCsvParseFailure(error, recordCount, (i) =>
-          this.describeColumn(i),
-        );
-        this.sink.problem(q.line, q.raw, 'malformed_csv', message, column);
-      } else if (q.fields !== undefined) this.sink.record(q.line, q.raw, q.fields);
-      else this.sink.problem(q.line, q.raw, q.code!, q.message!, q.column);
-    }
+    for (const q of queue) this.deliver(q);
+  }
+
+  private deliver(q: QueuedRecord): void {
+    if (q.parseFailure !== undefined) {
+      const { error, recordCount, linesReadAgain } = q.parseFailure;
+      const { message, column } = describeCsvParseFailure(error, recordCount, (i) => this.describeColumn(i));
+      const again =
+        linesReadAgain > 0
+          ? `; the record spans ${linesReadAgain + 1} lines, and the ${linesReadAgain} after this one are read as records of their own`
+          : '';
+      this.sink.problem(q.line, q.raw, 'malformed_csv', message + again, column);
+    } else if (q.fields !== undefined) this.sink.record(q.line, q.raw, q.fields);
+    else this.sink.problem(q.line, q.raw, q.code!, q.message!, q.column);
   }
 
   // One csv-parse call for the whole range; when it fails, halves narrow the failure down to single records.
@@ -492,7 +520,7 @@ export class CsvTokenizer {
       return;
     }
     if (to - from === 1) {
-      records[from]!.parseFailure = { error: failure, recordCount: rows?.length ?? 0 };
+      records[from]!.parseFailure = { error: failure, recordCount: rows?.length ?? 0, linesReadAgain: 0 };
       return;
     }
     const middle = (from + to) >>> 1;
@@ -753,13 +781,13 @@ function defaultRowBuilder(kind: ImportKind, file: string, names: readonly strin
   const positions = [...canonical.map((n) => index.get(n) ?? -1), ...extra.map((n) => index.get(n)!)];
   const width = names.length;
   const hint = '; quote fields that contain the delimiter';
+  // Every row's values start as a copy of one template, so they share a shape and filling them adds no properties.
+  const template: Record<string, string> = Object.fromEntries(keys.map((k) => [k, '']));
+  const present = keys.flatMap((key, k) => (positions[k]! < 0 ? [] : [{ key, position: positions[k]! }]));
   return (line, raw, cells) => {
     if (cells.length !== width) return fieldCountProblem(line, raw, names, cells.length, hint);
-    const values: Record<string, string> = {};
-    for (let k = 0; k < keys.length; k++) {
-      const i = positions[k]!;
-      values[keys[k]!] = i < 0 ? '' : cells[i]!.trim();
-    }
+    const values = { ...template };
+    for (const { key, position } of present) values[key] = cells[position]!.trim();
     return { ok: true, row: { line, raw, values } };
   };
 }

@@ -11,6 +11,7 @@
 // Arithmetic in expressions is exact (Decimal over bigint) and has no division,
 // so a result is never approximated; rounding happens only where a field asks
 // for it, half away from zero.
+import assert from 'node:assert/strict';
 import { readFile, stat } from 'node:fs/promises';
 import { isIsoDate, toIsoDate } from '../shared/dates.ts';
 import { DECIMAL_INPUT_SCALE_MAX, DECIMAL_TEXT_LENGTH_MAX, Decimal } from '../shared/decimal.ts';
@@ -707,6 +708,11 @@ export function compileMapping(
   main: { file: string; header: readonly string[] },
   joins: readonly JoinTable[],
 ): RowMapper {
+  assert.deepEqual(
+    joins.map((j) => j.name),
+    mapping.joins.map((j) => j.name),
+    'one loaded table per join, in order',
+  );
   const mainIndex = indexHeader(main.header);
   const joinIndexes = joins.map((j) => indexHeader(j.header));
   const joinPosition = new Map(joins.map((j, i) => [j.name, i]));
