@@ -975,6 +975,8 @@ export function compileMapping(
     evaluate: fieldEvaluators.find((f) => f.key === field)?.evaluate ?? empty,
   }));
   for (const f of fieldEvaluators) if (f.key.startsWith(ATTRIBUTE_PREFIX)) slots.push(f);
+  // Every row's values start as a copy of one template, so they share a shape and filling them adds no properties.
+  const template: Record<string, string> = Object.fromEntries(slots.map((slot) => [slot.key, '']));
 
   return {
     map(cells) {
@@ -1007,7 +1009,7 @@ export function compileMapping(
         row.joined.push(found);
       }
       if (problems.length > 0) return { ok: false, problems };
-      const values: Record<string, string> = {};
+      const values = { ...template };
       for (const slot of slots) values[slot.key] = slot.evaluate(row, problems);
       if (problems.length > 0) return { ok: false, problems };
       return { ok: true, values };
