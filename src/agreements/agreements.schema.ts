@@ -1,5 +1,5 @@
 // The agreements JSON format: a superset of the benchmark workload's format
-// (../shared/bench/WORKLOAD.md) that can express every rule in DOMAIN.md.
+// (docs/workload-format.md) that can express every rule the engine knows.
 // A workload agreement is a single rule written at the top level; an extended
 // agreement lists `rules`. Both become the calculation core's Agreement.
 import { z } from 'zod';

@@ -15,7 +15,7 @@ export interface Line {
   currency: string;
 }
 
-/** Whether a line counts for a rule in a window (DOMAIN.md; WORKLOAD.md rule 1). */
+/** Whether a line counts for a rule in a window (docs/decisions/0005-calculation-rules.md). */
 export function lineQualifies(
   agreement: Agreement,
   rule: Rule,

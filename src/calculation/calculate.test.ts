@@ -89,10 +89,10 @@ function assertRebate(result: RuleResult, expected: string, tierIndex: number, o
   assert.equal(result.outcome, outcome, 'outcome');
 }
 
-// The DOMAIN.md example: 2% from 0, 4% from 10,000, 6% from 50,000.
+// The glossary example: 2% from 0, 4% from 10,000, 6% from 50,000.
 const DOMAIN_TIERS = tiers(['0', '2'], ['10000', '4'], ['50000', '6']);
 
-describe('volume, percent of amount: the DOMAIN.md example at M = 60,000', () => {
+describe('volume, percent of amount: the glossary example at M = 60,000', () => {
   const cases: Array<[Method, string, string]> = [
     // 6% × 60,000 = 3,600
     ['retroactive', '3600.00', '6% × 60,000 = 3,600'],
@@ -163,7 +163,7 @@ describe('per_unit payout on quantity basis', () => {
   });
 });
 
-describe('percent payout on a quantity-basis rule (WORKLOAD.md rule 4)', () => {
+describe('percent payout on a quantity-basis rule (as the workload reference pays)', () => {
   // Tiers by quantity: 1% from 0 units, 3% from 100 units; the rate is a percent of the amount.
   const qtyTiers = tiers(['0', '1'], ['100', '3']);
 

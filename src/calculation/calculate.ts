@@ -278,8 +278,8 @@ function mixConditionHolds(rule: Rule, totals: Totals, steps: CalculationStep[])
 }
 
 /**
- * The rebate of one rule for one period. Order of operations (WORKLOAD.md rule 5,
- * DOMAIN.md "Minimums and caps"): reached tier → minimum volume → mix condition →
+ * The rebate of one rule for one period. Order of operations
+ * (docs/decisions/0005-calculation-rules.md): reached tier → minimum volume → mix condition →
  * exact rebate → clamp below at zero → cap → one rounding half away from zero to
  * the currency's minor unit → minimum payout. The cap is a valid amount in the
  * currency, so capping before or after rounding gives the same figure.

@@ -1,4 +1,4 @@
-// Reading a CSV export as canonical rows: the WORKLOAD.md format by default, or
+// Reading a CSV export as canonical rows: the workload format (docs/workload-format.md) by default, or
 // any layout described by a column mapping (mapping.ts). Every record becomes
 // one item, a row or a problem naming its physical line, so nothing is dropped.
 //
@@ -722,7 +722,7 @@ function fieldCountProblem(
   };
 }
 
-/** The WORKLOAD.md layout: canonical column names, in any order. */
+/** The workload layout: canonical column names, in any order. */
 function defaultRowBuilder(kind: ImportKind, file: string, names: readonly string[]): RowBuilder {
   const fields = IMPORT_FIELDS[kind];
   const canonical = [...fields.required, ...fields.optional];
@@ -934,7 +934,7 @@ async function loadJoin(spec: JoinSpec, directory: string): Promise<JoinTable> {
 
 /**
  * Opens a CSV file of partners, products or transactions for reading. With no
- * mapping the file has the canonical columns of WORKLOAD.md (in any order;
+ * mapping the file has the canonical columns of the workload format (in any order;
  * partners' and products' other columns become attributes); with a mapping,
  * any layout the mapping describes, joined files included.
  *

@@ -44,7 +44,7 @@ export interface CsvSettings {
   groupSeparator: string;
 }
 
-/** The WORKLOAD.md format: comma-separated UTF-8, double quotes, strict field count. */
+/** The workload format (docs/workload-format.md): comma-separated UTF-8, double quotes, strict field count. */
 export const DEFAULT_CSV_SETTINGS: Readonly<CsvSettings> = {
   delimiter: ',',
   quote: '"',

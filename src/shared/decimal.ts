@@ -147,7 +147,7 @@ export class Decimal {
   }
 
   /**
-   * Rounds half away from zero to `scale` places: the rule DOMAIN.md fixes for
+   * Rounds half away from zero to `scale` places: the rule fixed for
    * money (2.345 → 2.35, −2.345 → −2.35). Adding digits is exact.
    */
   roundHalfAwayFromZero(scale: number): Decimal {

@@ -1,6 +1,6 @@
 // Deterministic generator of a synthetic rebate workload in the benchmark format
 // (partners.csv, products.csv, transactions.csv, agreements.json; see
-// shared/bench/WORKLOAD.md), so the engine can be measured and checked against the
+// docs/workload-format.md), so the engine can be measured and checked against the
 // DuckDB reference settlement.
 //
 // Design:
