@@ -29,7 +29,9 @@ if (!process.env.TEST_DATABASE_URL) {
     await client.connect();
     await client.query('SELECT 1');
     process.env.TEST_DATABASE_URL = LOCAL_TEST_DATABASE;
-    console.error(`PostgreSQL integration tests use ${LOCAL_TEST_DATABASE} (set TEST_DATABASE_URL to choose another).`);
+    console.error(
+      `PostgreSQL integration tests use ${LOCAL_TEST_DATABASE} (set TEST_DATABASE_URL to choose another).`,
+    );
   } catch {
     // No reachable server: the notice below says so.
   } finally {

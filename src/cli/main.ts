@@ -227,7 +227,10 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof DomainError) {
       process.stderr.write(`error: ${error.message} [${error.code}]\n`);
-      for (const p of error.problems) process.stderr.write(`  ${describeProblem(p)}\n`);
+      // A problem that only repeats the message adds nothing; rows and fields at fault do.
+      for (const p of error.problems) {
+        if (!error.message.includes(p.message)) process.stderr.write(`  ${describeProblem(p)}\n`);
+      }
       return 2;
     }
     if (error instanceof Error && 'code' in error && (error.code === 'ENOENT' || error.code === 'EISDIR')) {
