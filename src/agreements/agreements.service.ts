@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { ImportSummary } from '../imports/import.service.ts';
+import { csvField } from '../shared/csv-text.ts';
 import { DomainError, type Problem } from '../shared/errors.ts';
 import { AGREEMENTS_FILE_BYTES_MAX, PROBLEMS_PRINTED_MAX } from '../shared/limits.ts';
 import type { Store } from '../store/database.ts';
@@ -51,10 +52,6 @@ export function elementStartLines(text: string): number[] {
     else if (c === ',' && depth === 1) expectElement = true;
   }
   return lines;
-}
-
-function csvField(text: string): string {
-  return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
 /**

@@ -11,6 +11,7 @@ import { importFile } from '../imports/import.service.ts';
 import { explainAgreement } from '../settlements/explain.ts';
 import { formatSettlement } from '../settlements/settlement.format.ts';
 import { settle } from '../settlements/settlement.service.ts';
+import { csvField } from '../shared/csv-text.ts';
 import { addDays } from '../shared/dates.ts';
 import type { Store } from '../store/database.ts';
 
@@ -72,11 +73,11 @@ function cents(value: number): string {
 
 export function demoFiles(): Record<string, string> {
   const next = random(20250101);
-  const partners = ['id,name,group,region', ...PARTNERS.map((p) => p.map(csv).join(','))].join('\n');
+  const partners = ['id,name,group,region', ...PARTNERS.map((p) => p.map(csvField).join(','))].join('\n');
   const products = [
     'sku,name,category,list_price,brand',
     ...PRODUCTS.map(([sku, name, category, brand, price]) =>
-      [sku, name, category, cents(price), brand].map(csv).join(','),
+      [sku, name, category, cents(price), brand].map(csvField).join(','),
     ),
   ].join('\n');
   const lines = ['id,date,partner,sku,quantity,amount,currency'];
@@ -250,10 +251,6 @@ export function demoFiles(): Record<string, string> {
     'transactions.csv': `${lines.join('\n')}\n`,
     'agreements.json': `${JSON.stringify(agreements, null, 2)}\n`,
   };
-}
-
-function csv(text: string): string {
-  return /[",\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
 export async function runDemo(store: Store, write: (text: string) => void): Promise<void> {

@@ -11,6 +11,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { basename } from 'node:path';
 import { partnerImport } from '../partners/partners.schema.ts';
 import { productImport } from '../products/products.schema.ts';
+import { csvField } from '../shared/csv-text.ts';
 import type { Problem } from '../shared/errors.ts';
 import { IMPORT_ROWS_PER_BATCH_MAX, PROBLEMS_PRINTED_MAX } from '../shared/limits.ts';
 import { insertNewRows } from '../store/bulk-insert.ts';
@@ -85,10 +86,6 @@ class LineWriter {
     this.stream.end();
     await once(this.stream, 'finish');
   }
-}
-
-function csvField(text: string): string {
-  return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
 async function loadReferences(db: Database, spec: ImportSpec): Promise<ReferenceSets> {

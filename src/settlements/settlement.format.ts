@@ -4,6 +4,7 @@
 // benchmark's 0-based index with −1 for none.
 import type { RuleResult } from '../calculation/calculation.types.ts';
 import { periodStatus } from '../calculation/periods.ts';
+import { csvField } from '../shared/csv-text.ts';
 import { minorUnitsOf } from '../shared/currency.ts';
 import { Decimal } from '../shared/decimal.ts';
 import { formatDecimal, formatMoney } from '../shared/format.ts';
@@ -47,10 +48,6 @@ function record(result: RuleResult, asOf: string): Record<(typeof SETTLEMENT_COL
     currency: result.currency,
     outcome: result.outcome,
   };
-}
-
-function csvField(text: string): string {
-  return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
 export function formatSettlement(
