@@ -4,6 +4,7 @@
 // the core do every piece of arithmetic.
 import { sql } from 'kysely';
 import { loadAgreements, type StoredAgreement } from '../agreements/agreements.repository.ts';
+import { parseAgreement } from '../agreements/agreements.schema.ts';
 import { EMPTY_TOTALS } from '../calculation/calculate.ts';
 import type {
   Agreement,
@@ -16,6 +17,7 @@ import type {
 import { settleAgreement, type TotalsRequest, totalsRequests } from '../calculation/engine.ts';
 import { agreementPartners, productInMix, productInScope, scopeIsAllProducts } from '../calculation/scope.ts';
 import { minorUnitsOf } from '../shared/currency.ts';
+import { bulkTotals } from './bulk-totals.ts';
 import { Decimal } from '../shared/decimal.ts';
 import { DomainError } from '../shared/errors.ts';
 import type { Database } from '../store/database.ts';
@@ -163,19 +165,20 @@ export async function settle(db: Database, options: SettleOptions = {}): Promise
       throw new DomainError('unknown_agreement', `no agreement with id ${missing.join(', ')}`);
   }
   const agreements = stored.filter((a) => (SETTLED_STATUSES as readonly string[]).includes(a.status));
-  const resolver = new ScopeResolver(await loadMasterData(db));
+  const master = await loadMasterData(db);
+  const resolver = new ScopeResolver(master);
+  // Every window of every agreement is totalled in one pass over the lines.
+  const requestsByAgreement = agreements.map(({ agreement }) => totalsRequests(agreement, options.asOf));
+  const totals = await bulkTotals(
+    db,
+    master,
+    requestsByAgreement.flat().map((request) => ({ request, filter: resolver.filter(request) })),
+  );
   const results: RuleResult[] = [];
   for (const [i, { agreement }] of agreements.entries()) {
-    const totals = new Map<TotalsRequest['window'] | string, Totals>();
-    const requests = totalsRequests(agreement, options.asOf);
-    for (const request of requests) {
-      totals.set(
-        requestKey(request),
-        await totalsOf(db, resolver.filter(request), needsDistinctMix(request.rule)),
-      );
-    }
+    const byKey = new Map(requestsByAgreement[i]!.map((r) => [requestKey(r), totals.get(r)!]));
     results.push(
-      ...settleAgreement(agreement, (request) => totals.get(requestKey(request))!, {
+      ...settleAgreement(agreement, (request) => byKey.get(requestKey(request))!, {
         minorUnits: minorUnitsOf(agreement.currency),
         ...(options.asOf ? { asOf: options.asOf } : {}),
       }),
@@ -183,6 +186,36 @@ export async function settle(db: Database, options: SettleOptions = {}): Promise
     options.onProgress?.(i + 1, agreements.length);
   }
   return { agreements, results };
+}
+
+async function settleOne(
+  db: Database,
+  agreement: Agreement,
+  resolver: ScopeResolver,
+  asOf: string | undefined,
+): Promise<RuleResult[]> {
+  const totals = new Map<string, Totals>();
+  for (const request of totalsRequests(agreement, asOf)) {
+    totals.set(requestKey(request), await totalsOf(db, resolver.filter(request), needsDistinctMix(request.rule)));
+  }
+  return settleAgreement(agreement, (request) => totals.get(requestKey(request))!, {
+    minorUnits: minorUnitsOf(agreement.currency),
+    ...(asOf ? { asOf } : {}),
+  });
+}
+
+/**
+ * What-if: settles an agreement that is not stored (a draft being designed)
+ * over the stored history, without writing anything. Error codes: those of
+ * parseAgreement (agreements.errors.ts), reported as `invalid_agreement`.
+ */
+export async function settleDraft(db: Database, draft: unknown, options: { asOf?: string } = {}): Promise<RuleResult[]> {
+  const parsed = parseAgreement(draft);
+  if (!parsed.ok) {
+    throw new DomainError('invalid_agreement', 'the draft agreement is not valid', parsed.problems);
+  }
+  const resolver = new ScopeResolver(await loadMasterData(db));
+  return settleOne(db, parsed.value.agreement, resolver, options.asOf);
 }
 
 function requestKey(request: TotalsRequest): string {

@@ -35,33 +35,34 @@ export async function insertNewRows(
   const statuses = new Map<string, BulkRowStatus>();
   if (rows.length === 0) return statuses;
   assert.equal(spec.columns[0]?.name, spec.key, 'the key must be the first column');
-  const arrays = spec.columns.map((_, j) => rows.map((r) => r[j] ?? null));
   const names = spec.columns.map((c) => sql.id(c.name));
-  const unnestArgs = spec.columns.map((c, j) => sql`${arrays[j]}::${sql.raw(c.type)}[]`);
-  const compared = spec.columns.filter((c) => c.name !== spec.key);
-  // jsonb compares by value, numeric by number (1.5 = 1.50): equal content is a duplicate.
-  const storedTuple = sql.join(compared.map((c) => sql`s.${sql.id(c.name)}`));
-  const inputTuple = sql.join(compared.map((c) => sql`i.${sql.id(c.name)}`));
+  const input = (subset: readonly (readonly (string | null)[])[]) => {
+    const args = spec.columns.map((c, j) => sql`${subset.map((r) => r[j] ?? null)}::${sql.raw(c.type)}[]`);
+    return sql`SELECT * FROM unnest(${sql.join(args)}) AS i(${sql.join(names)})`;
+  };
   const key = sql.id(spec.key);
   const table = sql.id(spec.table);
-  const result = await sql<{ key: string; status: BulkRowStatus }>`
-    WITH input AS (
-      SELECT * FROM unnest(${sql.join(unnestArgs)}) AS i(${sql.join(names)})
-    ), existing AS (
+  // Insert first: the conflict check uses the key's unique index row by row, so
+  // its cost does not depend on table statistics (which an open import
+  // transaction cannot refresh). Only the rows not inserted are then compared.
+  const inserted = await sql<{ key: string }>`
+    INSERT INTO ${table} (${sql.join(names)}, import_id)
+    SELECT ${sql.join(names)}, ${importId}::bigint FROM (${input(rows)}) AS i
+    ON CONFLICT (${key}) DO NOTHING
+    RETURNING ${key} AS key`.execute(db);
+  for (const r of inserted.rows) statuses.set(r.key, 'inserted');
+  const rest = rows.filter((r) => !statuses.has(r[0]!));
+  if (rest.length > 0) {
+    const compared = spec.columns.filter((c) => c.name !== spec.key);
+    // jsonb compares by value, numeric by number (1.5 = 1.50): equal content is a duplicate.
+    const storedTuple = sql.join(compared.map((c) => sql`s.${sql.id(c.name)}`));
+    const inputTuple = sql.join(compared.map((c) => sql`i.${sql.id(c.name)}`));
+    const existing = await sql<{ key: string; same: boolean }>`
       SELECT i.${key} AS key, (${storedTuple}) IS NOT DISTINCT FROM (${inputTuple}) AS same
-      FROM input i JOIN ${table} s ON s.${key} = i.${key}
-    ), inserted AS (
-      INSERT INTO ${table} (${sql.join(names)}, import_id)
-      SELECT ${sql.join(names)}, ${importId}::bigint FROM input
-      WHERE ${key} NOT IN (SELECT key FROM existing)
-      ON CONFLICT (${key}) DO NOTHING
-      RETURNING ${key} AS key
-    )
-    SELECT key, 'inserted' AS status FROM inserted
-    UNION ALL
-    SELECT key, CASE WHEN same THEN 'duplicate' ELSE 'conflict' END FROM existing
-  `.execute(db);
-  for (const r of result.rows) statuses.set(r.key, r.status);
+      FROM (${input(rest)}) AS i JOIN ${table} s ON s.${key} = i.${key}
+      WHERE s.${key} = ANY(${rest.map((r) => r[0])}::text[])`.execute(db);
+    for (const r of existing.rows) statuses.set(r.key, r.same ? 'duplicate' : 'conflict');
+  }
   // A row neither inserted nor found was inserted by a concurrent import between
   // the snapshot and the insert; it is reported as a conflict, never dropped.
   for (const r of rows) if (!statuses.has(r[0]!)) statuses.set(r[0]!, 'conflict');

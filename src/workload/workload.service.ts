@@ -12,7 +12,7 @@ import { formatExpectedCsv } from '../settlements/settlement.format.ts';
 import { settle } from '../settlements/settlement.service.ts';
 import { Decimal } from '../shared/decimal.ts';
 import { DomainError, describeProblem } from '../shared/errors.ts';
-import { dropSchema, openStore } from '../store/database.ts';
+import { dropSchema, openStore, type Store } from '../store/database.ts';
 
 export interface WorkloadOptions {
   dir: string;
@@ -48,44 +48,72 @@ function ensureClean(summary: ImportSummary): void {
   }
 }
 
-export async function runWorkload(options: WorkloadOptions): Promise<WorkloadTimings> {
-  const started = performance.now();
-  let mark = started;
+/** A fresh, empty store for one workload run, removed again by `dispose`. */
+export async function openFreshStore(databaseUrl?: string): Promise<Store & { dispose(): Promise<void> }> {
+  const schema = `workload_${process.pid}_${Date.now()}`;
+  const dataDir = databaseUrl ? undefined : mkdtempSync(join(tmpdir(), 'rebates-workload-'));
+  const store = await openStore(databaseUrl ? { databaseUrl, schema } : { dataDir: dataDir! });
+  return {
+    ...store,
+    async dispose() {
+      if (databaseUrl) await dropSchema(store.db, schema).catch(() => undefined);
+      await store.close();
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface LoadTimings {
+  import_partners_ms: number;
+  import_products_ms: number;
+  import_transactions_ms: number;
+  import_agreements_ms: number;
+}
+
+/** Imports a workload directory through the normal import path; any rejected row is an error. */
+export async function loadWorkload(
+  store: Store,
+  dir: string,
+  progress?: (label: string) => Progress,
+): Promise<LoadTimings> {
+  let mark = performance.now();
   const lap = () => {
     const now = performance.now();
     const ms = Math.round(now - mark);
     mark = now;
     return ms;
   };
-  const schema = `workload_${process.pid}_${Date.now()}`;
-  const dataDir = options.databaseUrl ? undefined : mkdtempSync(join(tmpdir(), 'rebates-workload-'));
-  const store = await openStore(
-    options.databaseUrl ? { databaseUrl: options.databaseUrl, schema } : { dataDir: dataDir! },
-  );
+  const load = async (kind: 'partners' | 'products' | 'transactions') => {
+    const bar = progress?.(`importing ${kind}`);
+    try {
+      ensureClean(
+        await importFile(store, {
+          kind,
+          file: join(dir, `${kind}.csv`),
+          ...(bar ? { onProgress: (done: number, total: number) => bar.update(done, total) } : {}),
+        }),
+      );
+    } finally {
+      bar?.stop();
+    }
+    return lap();
+  };
+  const import_partners_ms = await load('partners');
+  const import_products_ms = await load('products');
+  const import_transactions_ms = await load('transactions');
+  ensureClean(await importAgreements(store, { file: join(dir, 'agreements.json') }));
+  return { import_partners_ms, import_products_ms, import_transactions_ms, import_agreements_ms: lap() };
+}
+
+export async function runWorkload(options: WorkloadOptions): Promise<WorkloadTimings> {
+  const started = performance.now();
+  const store = await openFreshStore(options.databaseUrl);
   try {
-    const open_ms = lap();
-    const load = async (kind: 'partners' | 'products' | 'transactions') => {
-      const bar = options.progress?.(`importing ${kind}`);
-      try {
-        ensureClean(
-          await importFile(store, {
-            kind,
-            file: join(options.dir, `${kind}.csv`),
-            ...(bar ? { onProgress: (done: number, total: number) => bar.update(done, total) } : {}),
-          }),
-        );
-      } finally {
-        bar?.stop();
-      }
-      return lap();
-    };
-    const import_partners_ms = await load('partners');
-    const import_products_ms = await load('products');
-    const import_transactions_ms = await load('transactions');
-    ensureClean(await importAgreements(store, { file: join(options.dir, 'agreements.json') }));
-    const import_agreements_ms = lap();
+    const open_ms = Math.round(performance.now() - started);
+    const loaded = await loadWorkload(store, options.dir, options.progress);
+    const settleStarted = performance.now();
     const run = await settle(store.db);
-    const settle_ms = lap();
+    const settle_ms = Math.round(performance.now() - settleStarted);
     await writeFile(options.out, formatExpectedCsv(run.results));
     const lines = await store.db
       .selectFrom('transactions')
@@ -98,10 +126,7 @@ export async function runWorkload(options: WorkloadOptions): Promise<WorkloadTim
       paying: run.results.filter((r) => r.rebate.sign() > 0).length,
       total_rebate: Decimal.sum(run.results.map((r) => r.rebate)).toString(),
       open_ms,
-      import_partners_ms,
-      import_products_ms,
-      import_transactions_ms,
-      import_agreements_ms,
+      ...loaded,
       settle_ms,
       total_ms: Math.round(performance.now() - started),
       out: options.out,
@@ -112,8 +137,6 @@ export async function runWorkload(options: WorkloadOptions): Promise<WorkloadTim
     }
     throw error;
   } finally {
-    if (options.databaseUrl) await dropSchema(store.db, schema).catch(() => undefined);
-    await store.close();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    await store.dispose();
   }
 }

@@ -1,0 +1,187 @@
+// The measured steps of the benchmark on one store. Every step checks its own
+// result before its time is reported; `npm test` runs them on a small
+// workload for that check alone (test/bench.test.ts), never for the timing.
+import assert from 'node:assert/strict';
+import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { sql } from 'kysely';
+import { importFile } from '../src/imports/import.service.ts';
+import { formatExpectedCsv } from '../src/settlements/settlement.format.ts';
+import { settle, settleDraft } from '../src/settlements/settlement.service.ts';
+import type { Store } from '../src/store/database.ts';
+import { loadWorkload, openFreshStore } from '../src/workload/workload.service.ts';
+
+export type StoreKind = 'pglite' | 'postgres';
+
+export interface StepReport {
+  step: string;
+  store: StoreKind;
+  ms: number;
+  detail?: string;
+  versus?: string;
+  peakRssMiB: number;
+}
+
+export interface MeasureOptions {
+  store: StoreKind;
+  dir: string;
+  databaseUrl?: string;
+  batches: number;
+  batchLines: number;
+  /** The baseline's results in expected.csv layout; the engine's must be identical. */
+  expected?: string;
+}
+
+/** Samples the resident set size while a step runs and keeps the highest value. */
+async function measured<T>(work: () => Promise<T>): Promise<{ value: T; ms: number; peakRssMiB: number }> {
+  let peak = process.memoryUsage.rss();
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+  }, 25);
+  const started = performance.now();
+  try {
+    const value = await work();
+    const ms = performance.now() - started;
+    peak = Math.max(peak, process.memoryUsage.rss());
+    return { value, ms, peakRssMiB: Math.round(peak / 2 ** 20) };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/** The first `count` lines of the workload, turned into new 2025 lines with ids of their own. */
+async function realTimeLines(dir: string, count: number): Promise<string[][]> {
+  const rows: string[][] = [];
+  const reader = createInterface({ input: createReadStream(join(dir, 'transactions.csv')) });
+  let header = true;
+  for await (const line of reader) {
+    if (header) {
+      header = false;
+      continue;
+    }
+    const fields = line.split(',');
+    const date = fields[1]!.startsWith('2024') ? `2025${fields[1]!.slice(4)}` : fields[1]!;
+    rows.push([`RT${rows.length}`, date === '2025-02-29' ? '2025-02-28' : date, ...fields.slice(2)]);
+    if (rows.length >= count) break;
+  }
+  reader.close();
+  return rows;
+}
+
+async function affectedAgreements(store: Store, partners: string[]): Promise<string[]> {
+  const rows = await sql<{ id: string }>`
+    SELECT a.id FROM agreements a
+    WHERE a.partner_id = ANY(${partners}::text[])
+       OR a.buying_group IN (SELECT buying_group FROM partners WHERE id = ANY(${partners}::text[]))`.execute(store.db);
+  return rows.rows.map((r) => r.id);
+}
+
+export async function measureSteps(options: MeasureOptions): Promise<{ identical: boolean; steps: StepReport[] }> {
+  const steps: StepReport[] = [];
+  const report = (step: string, r: { ms: number; peakRssMiB: number }, extra: Partial<StepReport> = {}) =>
+    steps.push({ step, store: options.store, ms: Math.round(r.ms), peakRssMiB: r.peakRssMiB, ...extra });
+  const store = await openFreshStore(options.databaseUrl);
+  const scratch = mkdtempSync(join(tmpdir(), 'rebates-bench-'));
+  try {
+    // 1. End to end: CSV files in, results out, through the normal import path.
+    const endToEnd = await measured(async () => {
+      const loaded = await loadWorkload(store, options.dir);
+      const run = await settle(store.db);
+      return { loaded, csv: formatExpectedCsv(run.results) };
+    });
+    const identical = options.expected === undefined || endToEnd.value.csv === options.expected;
+    report('end to end', endToEnd, { detail: identical ? 'results identical' : 'RESULTS DIFFER' });
+
+    // 2. Full recalculation of every agreement from the stored lines.
+    const recalculation = await measured(async () => formatExpectedCsv((await settle(store.db)).results));
+    assert.equal(recalculation.value, endToEnd.value.csv, 'a recalculation changes nothing');
+    report('full recalculation', recalculation);
+
+    // 3. Import throughput, against a bare COPY of the same file into an unindexed table.
+    const lines = Number(
+      (await sql<{ n: string }>`SELECT count(*) AS n FROM transactions`.execute(store.db)).rows[0]!.n,
+    );
+    const importMs = endToEnd.value.loaded.import_transactions_ms;
+    await sql`CREATE TABLE copy_probe (id text, line_date date, partner text, sku text, quantity numeric,
+      amount numeric, currency text)`.execute(store.db);
+    const copy = await measured(() => store.copyCsv('copy_probe', join(options.dir, 'transactions.csv')));
+    const copied = Number(
+      (await sql<{ n: string }>`SELECT count(*) AS n FROM copy_probe`.execute(store.db)).rows[0]!.n,
+    );
+    assert.equal(copied, lines, 'COPY loads every line');
+    await sql`DROP TABLE copy_probe`.execute(store.db);
+    const perSecond = (n: number, ms: number) => `${Math.round((n / ms) * 1000).toLocaleString('en')} lines/s`;
+    steps.push({
+      step: 'import lines',
+      store: options.store,
+      ms: importMs,
+      detail: perSecond(lines, importMs),
+      versus: `${(copy.ms / importMs).toFixed(2)}× COPY speed`,
+      peakRssMiB: endToEnd.peakRssMiB,
+    });
+    report('bare COPY', copy, { detail: perSecond(lines, copy.ms) });
+
+    // 4. Real time: batches of new lines through the import path, then every
+    //    affected agreement recalculated; latency per batch.
+    const fresh = await realTimeLines(options.dir, options.batches * options.batchLines);
+    const latencies: number[] = [];
+    const latest = new Map<string, string>();
+    const realTime = await measured(async () => {
+      for (let b = 0; b < options.batches; b++) {
+        const batch = fresh.slice(b * options.batchLines, (b + 1) * options.batchLines);
+        if (batch.length === 0) break;
+        const file = join(scratch, `batch-${b}.csv`);
+        writeFileSync(file, `id,date,partner,sku,quantity,amount,currency\n${batch.map((r) => r.join(',')).join('\n')}\n`);
+        const started = performance.now();
+        const summary = await importFile(store, { kind: 'transactions', file });
+        assert.equal(summary.imported, batch.length, 'every new line is imported');
+        const affected = await affectedAgreements(store, [...new Set(batch.map((r) => r[2]!))]);
+        const run = await settle(store.db, { agreementIds: affected });
+        latencies.push(performance.now() - started);
+        for (const r of run.results) latest.set(`${r.agreementId}/${r.ruleId}/${r.period.start}`, r.rebate.toString());
+      }
+    });
+    const full = await settle(store.db);
+    for (const r of full.results) {
+      const seen = latest.get(`${r.agreementId}/${r.ruleId}/${r.period.start}`);
+      if (seen !== undefined) assert.equal(seen, r.rebate.toString(), `${r.agreementId} is current after the batches`);
+    }
+    const sorted = [...latencies].sort((a, b) => a - b);
+    report('real-time batches', realTime, {
+      detail:
+        sorted.length === 0
+          ? 'no batches'
+          : `${sorted.length} × ${options.batchLines} lines: p50 ${Math.round(percentile(sorted, 50))} ms, p95 ${Math.round(percentile(sorted, 95))} ms, p99 ${Math.round(percentile(sorted, 99))} ms`,
+    });
+
+    // 5. What-if: a new draft agreement over the stored history, nothing written.
+    const group = (await sql<{ g: string }>`SELECT min(buying_group) AS g FROM partners`.execute(store.db)).rows[0]!.g;
+    const draft = {
+      id: 'WHAT-IF',
+      group,
+      period: { start: '2025-01-01', end: '2025-12-31' },
+      calendar: 'quarterly',
+      method: 'incremental',
+      tiers: [
+        { from: '0', rate: '1' },
+        { from: '100000', rate: '2.5' },
+      ],
+    };
+    const whatIf = await measured(() => settleDraft(store.db, draft));
+    const stored = await sql<{ n: string }>`SELECT count(*) AS n FROM agreements WHERE id = 'WHAT-IF'`.execute(store.db);
+    assert.equal(Number(stored.rows[0]!.n), 0, 'a what-if stores nothing');
+    report('what-if', whatIf, {
+      detail: `${whatIf.value.length} periods, ${whatIf.value.map((r) => r.rebate.toString()).join(' / ')}`,
+    });
+    return { identical, steps };
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+    await store.dispose();
+  }
+}

@@ -1,0 +1,176 @@
+// Totals for many rule windows at once, reading each stored line once.
+//
+// Asking the store for each rule window's totals separately re-reads a buying
+// group's lines for every agreement of the group. Instead, the lines are
+// aggregated once per owner (a partner with agreements of its own, or a
+// buying group), category and time bucket — the buckets being cut at every
+// window boundary of every agreement — plus per sku where a scope names skus
+// or attributes. Each window's totals are then sums of a few buckets, done
+// exactly in memory.
+import { sql } from 'kysely';
+import type { Totals } from '../calculation/calculation.types.ts';
+import type { TotalsRequest } from '../calculation/engine.ts';
+import { scopeIsAllProducts } from '../calculation/scope.ts';
+import { addDays } from '../shared/dates.ts';
+import { Decimal } from '../shared/decimal.ts';
+import type { Database } from '../store/database.ts';
+import type { LineFilter, MasterData } from './settlement.service.ts';
+
+export interface PlannedRequest {
+  request: TotalsRequest;
+  filter: LineFilter;
+}
+
+interface Cell {
+  quantity: Decimal;
+  amount: Decimal;
+  lines: number;
+}
+
+function ownerOf(request: TotalsRequest): { kind: 'partner' | 'group'; id: string } {
+  const a = request.agreement;
+  return a.partner !== undefined ? { kind: 'partner', id: a.partner } : { kind: 'group', id: a.buyingGroup! };
+}
+
+/** A scope that whole categories describe: every product, or a list of categories with no exclusions. */
+function categoriesOfScope(request: TotalsRequest): string[] | 'all' | undefined {
+  const scope = request.rule.scope;
+  if (scopeIsAllProducts(scope)) return 'all';
+  const simple =
+    scope.skus === undefined &&
+    Object.keys(scope.attributes ?? {}).length === 0 &&
+    scopeIsAllProducts(scope.exclude ?? {});
+  return simple && scope.categories ? scope.categories : undefined;
+}
+
+/** Index of the bucket that starts at `date` in the sorted boundary list (width_bucket numbering). */
+function bucketOf(bounds: readonly string[], date: string): number {
+  let lo = 0;
+  let hi = bounds.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (bounds[mid]! <= date) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function add(map: Map<string, Cell>, key: string, quantity: string, amount: string, lines: string) {
+  const cell = map.get(key);
+  if (cell) {
+    cell.quantity = cell.quantity.add(Decimal.parse(quantity));
+    cell.amount = cell.amount.add(Decimal.parse(amount));
+    cell.lines += Number(lines);
+  } else {
+    map.set(key, { quantity: Decimal.parse(quantity), amount: Decimal.parse(amount), lines: Number(lines) });
+  }
+}
+
+/**
+ * The totals of every planned request, from two aggregate queries (one over the
+ * lines of partners with agreements of their own, one over buying groups).
+ */
+export async function bulkTotals(
+  db: Database,
+  master: MasterData,
+  planned: readonly PlannedRequest[],
+): Promise<Map<TotalsRequest, Totals>> {
+  const result = new Map<TotalsRequest, Totals>();
+  if (planned.length === 0) return result;
+  const boundaries = new Set<string>();
+  const partners = new Set<string>();
+  const groups = new Set<string>();
+  const skuLevel = new Set<string>();
+  for (const { request, filter } of planned) {
+    boundaries.add(filter.window.start);
+    boundaries.add(addDays(filter.window.end, 1));
+    const owner = ownerOf(request);
+    (owner.kind === 'partner' ? partners : groups).add(owner.id);
+    if (categoriesOfScope(request) === undefined) for (const sku of filter.skus ?? []) skuLevel.add(sku);
+    if (request.rule.mix?.minDistinctProducts !== undefined) for (const sku of filter.mixSkus) skuLevel.add(sku);
+  }
+  const bounds = [...boundaries].sort();
+  const byCategory = new Map<string, Cell>();
+  const bySku = new Map<string, Cell>();
+  const skuList = [...skuLevel];
+  const collect = async (kind: 'partner' | 'group', owners: string[]) => {
+    if (owners.length === 0) return;
+    const owner = kind === 'partner' ? sql`t.partner_id` : sql`o.buying_group`;
+    const join = kind === 'partner' ? sql`` : sql`JOIN partners o ON o.id = t.partner_id`;
+    const rows = await sql<{
+      owner: string;
+      currency: string;
+      category: string | null;
+      sku: string | null;
+      bucket: number;
+      quantity: string;
+      amount: string;
+      lines: string;
+    }>`
+      SELECT ${owner} AS owner, t.currency, p.category, s.sku, width_bucket(t.line_date, ${bounds}::date[]) AS bucket,
+        sum(t.quantity) AS quantity, sum(t.amount) AS amount, count(*) AS lines
+      FROM transactions t JOIN products p ON p.sku = t.sku ${join}
+      LEFT JOIN (SELECT unnest(${skuList}::text[]) AS sku) s ON s.sku = t.sku
+      WHERE ${owner} = ANY(${owners}::text[]) AND t.line_date >= ${bounds[0]}::date AND t.line_date < ${bounds.at(-1)}::date
+      GROUP BY GROUPING SETS ((1, 2, 3, 5), (1, 2, 4, 5))`.execute(db);
+    for (const r of rows.rows) {
+      const prefix = `${kind}\u0000${r.owner}\u0000${r.currency}\u0000`;
+      if (r.category !== null) add(byCategory, `${prefix}${r.category}\u0000${r.bucket}`, r.quantity, r.amount, r.lines);
+      else if (r.sku !== null) add(bySku, `${prefix}${r.sku}\u0000${r.bucket}`, r.quantity, r.amount, r.lines);
+    }
+  };
+  await collect('partner', [...partners]);
+  await collect('group', [...groups]);
+
+  const categoryOfSku = (sku: string) => master.products.get(sku)?.category;
+  const allCategories = [...new Set([...master.products.values()].map((p) => p.category))];
+  for (const { request, filter } of planned) {
+    const owner = ownerOf(request);
+    const prefix = `${owner.kind}\u0000${owner.id}\u0000${filter.currency}\u0000`;
+    const first = bucketOf(bounds, filter.window.start);
+    const last = bucketOf(bounds, addDays(filter.window.end, 1)) - 1;
+    let quantity = Decimal.ZERO;
+    let amount = Decimal.ZERO;
+    let mixAmount = Decimal.ZERO;
+    let lineCount = 0;
+    const mixCategories = new Set(request.rule.mix?.categories ?? []);
+    const scopeCategories = categoriesOfScope(request);
+    if (scopeCategories !== undefined) {
+      for (const category of scopeCategories === 'all' ? allCategories : scopeCategories) {
+        for (let b = first; b <= last; b++) {
+          const cell = byCategory.get(`${prefix}${category}\u0000${b}`);
+          if (!cell) continue;
+          quantity = quantity.add(cell.quantity);
+          amount = amount.add(cell.amount);
+          lineCount += cell.lines;
+          if (mixCategories.has(category)) mixAmount = mixAmount.add(cell.amount);
+        }
+      }
+    } else {
+      for (const sku of filter.skus ?? []) {
+        const inMix = mixCategories.has(categoryOfSku(sku) ?? '');
+        for (let b = first; b <= last; b++) {
+          const cell = bySku.get(`${prefix}${sku}\u0000${b}`);
+          if (!cell) continue;
+          quantity = quantity.add(cell.quantity);
+          amount = amount.add(cell.amount);
+          lineCount += cell.lines;
+          if (inMix) mixAmount = mixAmount.add(cell.amount);
+        }
+      }
+    }
+    let mixDistinctProducts = 0;
+    if (request.rule.mix?.minDistinctProducts !== undefined) {
+      for (const sku of filter.mixSkus) {
+        let net = Decimal.ZERO;
+        for (let b = first; b <= last; b++) {
+          const cell = bySku.get(`${prefix}${sku}\u0000${b}`);
+          if (cell) net = net.add(cell.quantity);
+        }
+        if (net.sign() > 0) mixDistinctProducts += 1;
+      }
+    }
+    result.set(request, { lineCount, quantity, amount, mixAmount, mixDistinctProducts });
+  }
+  return result;
+}
