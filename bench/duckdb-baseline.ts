@@ -22,7 +22,10 @@ interface DuckConnection {
 async function connect(): Promise<DuckConnection> {
   if (!existsSync(join(BASELINE_DIR, 'node_modules', '@duckdb', 'node-api'))) {
     process.stderr.write('installing DuckDB for the baseline into bench/baseline …\n');
-    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--silent'], { cwd: BASELINE_DIR, stdio: 'inherit' });
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--silent'], {
+      cwd: BASELINE_DIR,
+      stdio: 'inherit',
+    });
   }
   const require = createRequire(join(BASELINE_DIR, 'package.json'));
   const { DuckDBInstance } = (await import(require.resolve('@duckdb/node-api'))) as {
@@ -89,7 +92,8 @@ export async function runDuckDbBaseline(dir: string): Promise<BaselineRun> {
     for (const item of a.scope?.skus ?? a.scope?.categories ?? []) tables.scope_item!.push(`${a.id},${item}`);
     for (const category of a.mix?.categories ?? []) tables.mix_item!.push(`${a.id},${category}`);
   }
-  for (const [name, rows] of Object.entries(tables)) writeFileSync(join(scratch, `${name}.csv`), `${rows.join('\n')}\n`);
+  for (const [name, rows] of Object.entries(tables))
+    writeFileSync(join(scratch, `${name}.csv`), `${rows.join('\n')}\n`);
   const csv = (file: string, columns: string) =>
     `read_csv('${file}', header = ${file.startsWith(scratch) ? 'false' : 'true'}, auto_detect = false, columns = {${columns}})`;
   try {
@@ -108,8 +112,12 @@ export async function runDuckDbBaseline(dir: string): Promise<BaselineRun> {
     await db.run(
       `CREATE TABLE tier AS SELECT * FROM ${csv(join(scratch, 'tier.csv'), "'id': 'VARCHAR', 'idx': 'INTEGER', 'lower': 'DECIMAL(18,2)', 'rate': 'DECIMAL(9,2)', 'upper': 'DECIMAL(18,2)'")}`,
     );
-    await db.run(`CREATE TABLE scope_item AS SELECT * FROM ${csv(join(scratch, 'scope_item.csv'), "'id': 'VARCHAR', 'item': 'VARCHAR'")}`);
-    await db.run(`CREATE TABLE mix_item AS SELECT * FROM ${csv(join(scratch, 'mix_item.csv'), "'id': 'VARCHAR', 'category': 'VARCHAR'")}`);
+    await db.run(
+      `CREATE TABLE scope_item AS SELECT * FROM ${csv(join(scratch, 'scope_item.csv'), "'id': 'VARCHAR', 'item': 'VARCHAR'")}`,
+    );
+    await db.run(
+      `CREATE TABLE mix_item AS SELECT * FROM ${csv(join(scratch, 'mix_item.csv'), "'id': 'VARCHAR', 'category': 'VARCHAR'")}`,
+    );
     const loaded = performance.now();
     // Every (agreement, window, partner) the agreement covers, then the lines of that
     // partner in the window whose product the scope admits.

@@ -9,8 +9,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { measureSteps, type StepReport, type StoreKind } from './steps.ts';
 import { generateWorkload } from '../src/workload/generate.ts';
+import { measureSteps, type StepReport, type StoreKind } from './steps.ts';
 
 interface Options {
   lines: number;
@@ -83,7 +83,9 @@ function markdown(report: BenchReport): string {
     '| --- | --- | --- | --- | --- | --- |',
   ];
   for (const s of report.steps) {
-    rows.push(`| ${s.step} | ${s.store} | ${seconds(s.ms)} | ${s.versus ?? ''} | ${s.detail ?? ''} | ${s.peakRssMiB} MiB |`);
+    rows.push(
+      `| ${s.step} | ${s.store} | ${seconds(s.ms)} | ${s.versus ?? ''} | ${s.detail ?? ''} | ${s.peakRssMiB} MiB |`,
+    );
   }
   return `${rows.join('\n')}\n`;
 }

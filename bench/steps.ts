@@ -78,11 +78,15 @@ async function affectedAgreements(store: Store, partners: string[]): Promise<str
   const rows = await sql<{ id: string }>`
     SELECT a.id FROM agreements a
     WHERE a.partner_id = ANY(${partners}::text[])
-       OR a.buying_group IN (SELECT buying_group FROM partners WHERE id = ANY(${partners}::text[]))`.execute(store.db);
+       OR a.buying_group IN (SELECT buying_group FROM partners WHERE id = ANY(${partners}::text[]))`.execute(
+    store.db,
+  );
   return rows.rows.map((r) => r.id);
 }
 
-export async function measureSteps(options: MeasureOptions): Promise<{ identical: boolean; steps: StepReport[] }> {
+export async function measureSteps(
+  options: MeasureOptions,
+): Promise<{ identical: boolean; steps: StepReport[] }> {
   const steps: StepReport[] = [];
   const report = (step: string, r: { ms: number; peakRssMiB: number }, extra: Partial<StepReport> = {}) =>
     steps.push({ step, store: options.store, ms: Math.round(r.ms), peakRssMiB: r.peakRssMiB, ...extra });
@@ -116,7 +120,8 @@ export async function measureSteps(options: MeasureOptions): Promise<{ identical
     );
     assert.equal(copied, lines, 'COPY loads every line');
     await sql`DROP TABLE copy_probe`.execute(store.db);
-    const perSecond = (n: number, ms: number) => `${Math.round((n / ms) * 1000).toLocaleString('en')} lines/s`;
+    const perSecond = (n: number, ms: number) =>
+      `${Math.round((n / ms) * 1000).toLocaleString('en')} lines/s`;
     steps.push({
       step: 'import lines',
       store: options.store,
@@ -137,20 +142,25 @@ export async function measureSteps(options: MeasureOptions): Promise<{ identical
         const batch = fresh.slice(b * options.batchLines, (b + 1) * options.batchLines);
         if (batch.length === 0) break;
         const file = join(scratch, `batch-${b}.csv`);
-        writeFileSync(file, `id,date,partner,sku,quantity,amount,currency\n${batch.map((r) => r.join(',')).join('\n')}\n`);
+        writeFileSync(
+          file,
+          `id,date,partner,sku,quantity,amount,currency\n${batch.map((r) => r.join(',')).join('\n')}\n`,
+        );
         const started = performance.now();
         const summary = await importFile(store, { kind: 'transactions', file });
         assert.equal(summary.imported, batch.length, 'every new line is imported');
         const affected = await affectedAgreements(store, [...new Set(batch.map((r) => r[2]!))]);
         const run = await settle(store.db, { agreementIds: affected });
         latencies.push(performance.now() - started);
-        for (const r of run.results) latest.set(`${r.agreementId}/${r.ruleId}/${r.period.start}`, r.rebate.toString());
+        for (const r of run.results)
+          latest.set(`${r.agreementId}/${r.ruleId}/${r.period.start}`, r.rebate.toString());
       }
     });
     const full = await settle(store.db);
     for (const r of full.results) {
       const seen = latest.get(`${r.agreementId}/${r.ruleId}/${r.period.start}`);
-      if (seen !== undefined) assert.equal(seen, r.rebate.toString(), `${r.agreementId} is current after the batches`);
+      if (seen !== undefined)
+        assert.equal(seen, r.rebate.toString(), `${r.agreementId} is current after the batches`);
     }
     const sorted = [...latencies].sort((a, b) => a - b);
     report('real-time batches', realTime, {
@@ -161,7 +171,8 @@ export async function measureSteps(options: MeasureOptions): Promise<{ identical
     });
 
     // 5. What-if: a new draft agreement over the stored history, nothing written.
-    const group = (await sql<{ g: string }>`SELECT min(buying_group) AS g FROM partners`.execute(store.db)).rows[0]!.g;
+    const group = (await sql<{ g: string }>`SELECT min(buying_group) AS g FROM partners`.execute(store.db))
+      .rows[0]!.g;
     const draft = {
       id: 'WHAT-IF',
       group,
@@ -174,7 +185,9 @@ export async function measureSteps(options: MeasureOptions): Promise<{ identical
       ],
     };
     const whatIf = await measured(() => settleDraft(store.db, draft));
-    const stored = await sql<{ n: string }>`SELECT count(*) AS n FROM agreements WHERE id = 'WHAT-IF'`.execute(store.db);
+    const stored = await sql<{
+      n: string;
+    }>`SELECT count(*) AS n FROM agreements WHERE id = 'WHAT-IF'`.execute(store.db);
     assert.equal(Number(stored.rows[0]!.n), 0, 'a what-if stores nothing');
     report('what-if', whatIf, {
       detail: `${whatIf.value.length} periods, ${whatIf.value.map((r) => r.rebate.toString()).join(' / ')}`,

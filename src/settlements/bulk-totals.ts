@@ -87,7 +87,8 @@ export async function bulkTotals(
     const owner = ownerOf(request);
     (owner.kind === 'partner' ? partners : groups).add(owner.id);
     if (categoriesOfScope(request) === undefined) for (const sku of filter.skus ?? []) skuLevel.add(sku);
-    if (request.rule.mix?.minDistinctProducts !== undefined) for (const sku of filter.mixSkus) skuLevel.add(sku);
+    if (request.rule.mix?.minDistinctProducts !== undefined)
+      for (const sku of filter.mixSkus) skuLevel.add(sku);
   }
   const bounds = [...boundaries].sort();
   const byCategory = new Map<string, Cell>();
@@ -115,8 +116,10 @@ export async function bulkTotals(
       GROUP BY GROUPING SETS ((1, 2, 3, 5), (1, 2, 4, 5))`.execute(db);
     for (const r of rows.rows) {
       const prefix = `${kind}\u0000${r.owner}\u0000${r.currency}\u0000`;
-      if (r.category !== null) add(byCategory, `${prefix}${r.category}\u0000${r.bucket}`, r.quantity, r.amount, r.lines);
-      else if (r.sku !== null) add(bySku, `${prefix}${r.sku}\u0000${r.bucket}`, r.quantity, r.amount, r.lines);
+      if (r.category !== null)
+        add(byCategory, `${prefix}${r.category}\u0000${r.bucket}`, r.quantity, r.amount, r.lines);
+      else if (r.sku !== null)
+        add(bySku, `${prefix}${r.sku}\u0000${r.bucket}`, r.quantity, r.amount, r.lines);
     }
   };
   await collect('partner', [...partners]);

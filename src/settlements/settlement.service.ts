@@ -17,10 +17,10 @@ import type {
 import { settleAgreement, type TotalsRequest, totalsRequests } from '../calculation/engine.ts';
 import { agreementPartners, productInMix, productInScope, scopeIsAllProducts } from '../calculation/scope.ts';
 import { minorUnitsOf } from '../shared/currency.ts';
-import { bulkTotals } from './bulk-totals.ts';
 import { Decimal } from '../shared/decimal.ts';
 import { DomainError } from '../shared/errors.ts';
 import type { Database } from '../store/database.ts';
+import { bulkTotals } from './bulk-totals.ts';
 
 /** Agreements in these states are calculated; drafts, rejected and cancelled ones are not. */
 export const SETTLED_STATUSES = ['approved', 'active', 'expired', 'closed'] as const;
@@ -196,7 +196,10 @@ async function settleOne(
 ): Promise<RuleResult[]> {
   const totals = new Map<string, Totals>();
   for (const request of totalsRequests(agreement, asOf)) {
-    totals.set(requestKey(request), await totalsOf(db, resolver.filter(request), needsDistinctMix(request.rule)));
+    totals.set(
+      requestKey(request),
+      await totalsOf(db, resolver.filter(request), needsDistinctMix(request.rule)),
+    );
   }
   return settleAgreement(agreement, (request) => totals.get(requestKey(request))!, {
     minorUnits: minorUnitsOf(agreement.currency),
@@ -209,7 +212,11 @@ async function settleOne(
  * over the stored history, without writing anything. Error codes: those of
  * parseAgreement (agreements.errors.ts), reported as `invalid_agreement`.
  */
-export async function settleDraft(db: Database, draft: unknown, options: { asOf?: string } = {}): Promise<RuleResult[]> {
+export async function settleDraft(
+  db: Database,
+  draft: unknown,
+  options: { asOf?: string } = {},
+): Promise<RuleResult[]> {
   const parsed = parseAgreement(draft);
   if (!parsed.ok) {
     throw new DomainError('invalid_agreement', 'the draft agreement is not valid', parsed.problems);

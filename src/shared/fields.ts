@@ -25,7 +25,8 @@ export class FieldChecker {
   private bounded(field: string, required: boolean, max: number): string | undefined {
     const value = this.values[field] ?? '';
     if (value === '') return required ? this.fail(field, 'missing_value', `${field} is required`) : undefined;
-    if (value.length > max) return this.fail(field, 'value_too_long', `${field} is longer than ${max} characters`);
+    if (value.length > max)
+      return this.fail(field, 'value_too_long', `${field} is longer than ${max} characters`);
     return value;
   }
 
@@ -43,7 +44,8 @@ export class FieldChecker {
 
   decimal(field: string, options: { required: boolean; minimum?: Decimal }): Decimal | undefined {
     const text = this.values[field] ?? '';
-    if (text === '') return options.required ? this.fail(field, 'missing_value', `${field} is required`) : undefined;
+    if (text === '')
+      return options.required ? this.fail(field, 'missing_value', `${field} is required`) : undefined;
     const value = Decimal.tryParse(text);
     const code = `bad_${field}`;
     if (value === undefined) return this.fail(field, code, `${field} "${text}" is not a decimal number`);

@@ -1,13 +1,14 @@
 // Opening the store: PGlite (PostgreSQL in WebAssembly, persisted in a data
 // directory) by default, or a PostgreSQL server when a database URL is given.
 // Both speak the same SQL, so everything above this file is written once.
-import { mkdirSync } from 'node:fs';
+import { createReadStream, mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { PGlite, types as pgliteTypes } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import { migrate, type ScriptRunner } from './migrate.ts';
 import type { StoreSchema } from './store.types.ts';
 
@@ -71,9 +72,16 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
     db = new Kysely<StoreSchema>({ dialect: new PostgresDialect({ pool }) });
     kind = 'postgres';
     location = redact(options.databaseUrl);
-    // The server reads the file itself, so it must be on the server's machine.
     copyCsv = async (table, file) => {
-      await sql`COPY ${sql.id(table)} FROM ${sql.lit(resolve(file))} WITH (FORMAT csv, HEADER true)`.execute(db);
+      const client = await pool.connect();
+      try {
+        const target = client.query(
+          copyFrom(`COPY "${table.replaceAll('"', '""')}" FROM STDIN WITH (FORMAT csv, HEADER true)`),
+        );
+        await pipeline(createReadStream(file), target);
+      } finally {
+        client.release();
+      }
     };
   } else {
     if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
@@ -89,9 +97,13 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
     };
     copyCsv = async (table, file) => {
       const blob = new Blob([await readFile(file)]);
-      await pglite.query(`COPY "${table.replaceAll('"', '""')}" FROM '/dev/blob' WITH (FORMAT csv, HEADER true)`, [], {
-        blob,
-      });
+      await pglite.query(
+        `COPY "${table.replaceAll('"', '""')}" FROM '/dev/blob' WITH (FORMAT csv, HEADER true)`,
+        [],
+        {
+          blob,
+        },
+      );
     };
     kind = 'pglite';
     location = options.dataDir ?? 'memory';
