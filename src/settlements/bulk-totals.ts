@@ -66,10 +66,7 @@ function add(map: Map<string, Cell>, key: string, quantity: string, amount: stri
   }
 }
 
-/**
- * The totals of every planned request, from two aggregate queries (one over the
- * lines of partners with agreements of their own, one over buying groups).
- */
+/** The totals of every planned request, from one aggregate query over the lines. */
 export async function bulkTotals(
   db: Database,
   master: MasterData,
@@ -80,56 +77,76 @@ export async function bulkTotals(
   const boundaries = new Set<string>();
   const partners = new Set<string>();
   const groups = new Set<string>();
-  const skuLevel = new Set<string>();
+  // The (partner, sku) pairs some rule needs per sku: a scope naming skus or
+  // attributes, or a mix counting distinct products, for that partner or its group.
+  const skuLevel = new Map<string, Set<string>>();
+  const needSkus = (partnerIds: readonly string[], skus: readonly string[]) => {
+    for (const partner of partnerIds) {
+      let wanted = skuLevel.get(partner);
+      if (!wanted) {
+        wanted = new Set();
+        skuLevel.set(partner, wanted);
+      }
+      for (const sku of skus) wanted.add(sku);
+    }
+  };
   for (const { request, filter } of planned) {
     boundaries.add(filter.window.start);
     boundaries.add(addDays(filter.window.end, 1));
     const owner = ownerOf(request);
     (owner.kind === 'partner' ? partners : groups).add(owner.id);
-    if (categoriesOfScope(request) === undefined) for (const sku of filter.skus ?? []) skuLevel.add(sku);
-    if (request.rule.mix?.minDistinctProducts !== undefined)
-      for (const sku of filter.mixSkus) skuLevel.add(sku);
+    if (categoriesOfScope(request) === undefined) needSkus(filter.partners, filter.skus ?? []);
+    if (request.rule.mix?.minDistinctProducts !== undefined) needSkus(filter.partners, filter.mixSkus);
+  }
+  const pairPartners: string[] = [];
+  const pairSkus: string[] = [];
+  for (const [partner, skus] of skuLevel) {
+    for (const sku of skus) {
+      pairPartners.push(partner);
+      pairSkus.push(sku);
+    }
   }
   const bounds = [...boundaries].sort();
   const byCategory = new Map<string, Cell>();
   const bySku = new Map<string, Cell>();
-  const skuList = [...skuLevel];
-  const collect = async (kind: 'partner' | 'group', owners: string[]) => {
-    if (owners.length === 0) return;
-    const owner = kind === 'partner' ? sql`t.partner_id` : sql`o.buying_group`;
-    const join = kind === 'partner' ? sql`` : sql`JOIN partners o ON o.id = t.partner_id`;
-    // Naming the partners lets the store read only their lines (by the partner and date index).
-    const wanted = new Set(owners);
-    const members =
-      kind === 'partner'
-        ? owners
-        : master.partners.filter((p) => p.buyingGroup !== null && wanted.has(p.buyingGroup)).map((p) => p.id);
-    const rows = await sql<{
+  // One pass over the lines: a hash aggregate per partner, category, time bucket
+  // and (for the pairs above) sku; the owners' cells are then read off
+  // that small result, partners directly and buying groups summed over members.
+  // Naming partners with `= ANY(array)` per line, or GROUPING SETS (a sort over
+  // every line), each cost several times the scan itself.
+  const rows = await withAggregateSettings(db, (trx) =>
+    sql<{
+      kind: 'partner' | 'group';
       owner: string;
       currency: string;
-      category: string | null;
+      category: string;
       sku: string | null;
       bucket: number;
       quantity: string;
       amount: string;
       lines: string;
     }>`
-      SELECT ${owner} AS owner, t.currency, p.category, s.sku, width_bucket(t.line_date, ${bounds}::date[]) AS bucket,
+    WITH cells AS MATERIALIZED (
+      SELECT t.partner_id, t.currency, p.category, s.sku, width_bucket(t.line_date, ${bounds}::date[]) AS bucket,
         sum(t.quantity) AS quantity, sum(t.amount) AS amount, count(*) AS lines
-      FROM transactions t JOIN products p ON p.sku = t.sku ${join}
-      LEFT JOIN (SELECT unnest(${skuList}::text[]) AS sku) s ON s.sku = t.sku
-      WHERE t.partner_id = ANY(${members}::text[]) AND t.line_date >= ${bounds[0]}::date AND t.line_date < ${bounds.at(-1)}::date
-      GROUP BY GROUPING SETS ((1, 2, 3, 5), (1, 2, 4, 5))`.execute(db);
-    for (const r of rows.rows) {
-      const prefix = `${kind}\u0000${r.owner}\u0000${r.currency}\u0000`;
-      if (r.category !== null)
-        add(byCategory, `${prefix}${r.category}\u0000${r.bucket}`, r.quantity, r.amount, r.lines);
-      else if (r.sku !== null)
-        add(bySku, `${prefix}${r.sku}\u0000${r.bucket}`, r.quantity, r.amount, r.lines);
-    }
-  };
-  await collect('partner', [...partners]);
-  await collect('group', [...groups]);
+      FROM transactions t JOIN products p ON p.sku = t.sku
+      LEFT JOIN unnest(${pairPartners}::text[], ${pairSkus}::text[]) AS s (partner_id, sku)
+        ON s.partner_id = t.partner_id AND s.sku = t.sku
+      WHERE t.line_date >= ${bounds[0]}::date AND t.line_date < ${bounds.at(-1)}::date
+      GROUP BY 1, 2, 3, 4, 5)
+    SELECT 'partner' AS kind, c.partner_id AS owner, c.currency, c.category, c.sku, c.bucket, c.quantity, c.amount, c.lines
+    FROM cells c JOIN unnest(${[...partners]}::text[]) AS o (id) ON o.id = c.partner_id
+    UNION ALL
+    SELECT 'group', m.buying_group, c.currency, c.category, c.sku, c.bucket, sum(c.quantity), sum(c.amount), sum(c.lines)
+    FROM cells c JOIN partners m ON m.id = c.partner_id JOIN unnest(${[...groups]}::text[]) AS g (id) ON g.id = m.buying_group
+    GROUP BY 2, 3, 4, 5, 6`.execute(trx),
+  );
+  for (const r of rows.rows) {
+    const prefix = `${r.kind}\u0000${r.owner}\u0000${r.currency}\u0000`;
+    // Every line is in exactly one row: its category cell takes all rows, its sku cell the named skus.
+    add(byCategory, `${prefix}${r.category}\u0000${r.bucket}`, r.quantity, r.amount, r.lines);
+    if (r.sku !== null) add(bySku, `${prefix}${r.sku}\u0000${r.bucket}`, r.quantity, r.amount, r.lines);
+  }
 
   const categoryOfSku = (sku: string) => master.products.get(sku)?.category;
   const allCategories = [...new Set([...master.products.values()].map((p) => p.category))];
@@ -182,4 +199,22 @@ export async function bulkTotals(
     result.set(request, { lineCount, quantity, amount, mixAmount, mixDistinctProducts });
   }
   return result;
+}
+
+/**
+ * Runs a large aggregate with settings that suit it: hash tables in memory
+ * rather than sorts spilled to disk, and no JIT compilation (on a server with
+ * LLVM it spends seconds compiling a query that runs once), and hash joins:
+ * the planner misjudges the size of an unnested array and would sort every
+ * line for a merge join instead. The settings end with the transaction; inside
+ * a caller's transaction they last until it ends.
+ */
+async function withAggregateSettings<T>(db: Database, work: (trx: Database) => Promise<T>): Promise<T> {
+  const run = async (trx: Database) => {
+    await sql`SET LOCAL work_mem = '256MB'`.execute(trx);
+    await sql`SET LOCAL jit = off`.execute(trx);
+    await sql`SET LOCAL enable_mergejoin = off`.execute(trx);
+    return work(trx);
+  };
+  return db.isTransaction ? run(db) : db.transaction().execute(run);
 }
