@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { rebuildAccruals } from '../accruals/accruals.service.ts';
 import type { ImportSummary } from '../imports/import.service.ts';
 import { csvField } from '../shared/csv-text.ts';
 import { DomainError, type Problem } from '../shared/errors.ts';
@@ -236,12 +237,18 @@ export async function importAgreements(
       .returning('id')
       .executeTakeFirstOrThrow();
     summary.importId = head.id;
-    if (importEverything)
+    if (importEverything && fresh.length > 0) {
       await insertAgreements(
         trx,
         fresh.map((f) => f.parsed),
         head.id,
       );
+      // Their accruals over the lines already stored, committed with them.
+      await rebuildAccruals(
+        trx,
+        fresh.map((f) => f.parsed.agreement.id),
+      );
+    }
   });
   if (allProblems.length > 0) {
     summary.errorsFile = options.errorsFile ?? `${options.file}.errors.csv`;

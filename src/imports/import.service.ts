@@ -9,11 +9,18 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { basename } from 'node:path';
+import { sql } from 'kysely';
+import { addLinesToAccruals, lineFromColumns } from '../accruals/accruals.service.ts';
+import type { Line } from '../calculation/aggregate.ts';
 import { partnerImport } from '../partners/partners.schema.ts';
 import { productImport } from '../products/products.schema.ts';
 import { csvField } from '../shared/csv-text.ts';
 import type { Problem } from '../shared/errors.ts';
-import { IMPORT_ROWS_PER_BATCH_MAX, PROBLEMS_PRINTED_MAX } from '../shared/limits.ts';
+import {
+  ACCRUAL_INCREMENTAL_LINES_MAX,
+  IMPORT_ROWS_PER_BATCH_MAX,
+  PROBLEMS_PRINTED_MAX,
+} from '../shared/limits.ts';
 import { insertNewRows } from '../store/bulk-insert.ts';
 import type { Database, Store } from '../store/database.ts';
 import { transactionImport } from '../transactions/transactions.schema.ts';
@@ -27,6 +34,9 @@ export const IMPORT_SPECS: Record<ImportKind, ImportSpec> = {
   products: productImport,
   transactions: transactionImport,
 };
+
+/** An import of at least this many new rows refreshes the table's planner statistics. */
+const ANALYZE_AFTER_ROWS = 10_000;
 
 export interface ImportOptions {
   kind: ImportKind;
@@ -156,6 +166,10 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
 
   const runImport = async (db: Database, importId: string) => {
     const references = await loadReferences(db, spec);
+    // New transaction lines go to the accruals once the file is stored; past the
+    // incremental limit, the accruals are rebuilt from the stored lines instead.
+    const keepsAccruals = spec.table.table === 'transactions';
+    let newLines: Line[] | undefined = [];
     let batch: { row: SourceRow; key: string; columns: (string | null)[] }[] = [];
     const flush = async () => {
       if (batch.length === 0) return;
@@ -175,8 +189,13 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
       );
       for (const item of firstByKey.values()) {
         const status = statuses.get(item.key);
-        if (status === 'inserted') summary.imported += 1;
-        else if (status === 'duplicate') summary.duplicates += 1;
+        if (status === 'inserted') {
+          summary.imported += 1;
+          if (keepsAccruals && newLines) {
+            if (newLines.length < ACCRUAL_INCREMENTAL_LINES_MAX) newLines.push(lineFromColumns(item.columns));
+            else newLines = undefined;
+          }
+        } else if (status === 'duplicate') summary.duplicates += 1;
         else await rejectRow(item.row, [conflictProblem(spec, item.key)]);
       }
       for (const item of repeats) {
@@ -207,6 +226,7 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
     await flush();
     options.onProgress?.(source.totalBytes, source.totalBytes);
     if (summary.rejected > 0 && !options.skipInvalid) throw new RollBack();
+    if (keepsAccruals && summary.imported > 0) await addLinesToAccruals(store, db, newLines);
   };
 
   try {
@@ -267,6 +287,10 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
   }
   await errors.close();
   await rejects.close();
+  // The planner needs fresh statistics to aggregate a large load by hashing rather
+  // than sorting; the embedded store has no autovacuum to gather them.
+  if (summary.imported >= ANALYZE_AFTER_ROWS)
+    await sql`ANALYZE ${sql.table(spec.table.table)}`.execute(store.db);
   // Conflicts are found when a batch is written, after later rows were checked: show them by line.
   summary.problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
   if (errors.used) summary.errorsFile = errors.path;

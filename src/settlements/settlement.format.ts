@@ -92,7 +92,13 @@ export function formatSettlement(
 }
 
 /** The benchmark's expected.csv: one line per agreement (its first rule and only period). */
-export function formatExpectedCsv(results: readonly RuleResult[]): string {
+/** The benchmark's expected.csv: from settlement results or from stored accrual positions. */
+export function formatExpectedCsv(
+  results: readonly Pick<
+    RuleResult,
+    'agreementId' | 'quantity' | 'amount' | 'baselineAmount' | 'tierIndex' | 'rebate'
+  >[],
+): string {
   const byAgreement = [...results].sort((a, b) =>
     a.agreementId < b.agreementId ? -1 : a.agreementId > b.agreementId ? 1 : 0,
   );

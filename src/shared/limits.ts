@@ -18,3 +18,8 @@ export const AGREEMENTS_FILE_BYTES_MAX = 256 * 1024 * 1024;
 export const PROBLEMS_PRINTED_MAX = 20;
 /** Periods one agreement may span (ten years of monthly periods). */
 export const PERIODS_PER_AGREEMENT_MAX = 120;
+/**
+ * New lines an import adds to the accruals one by one; a larger import rebuilds
+ * every position in one pass over the stored lines, which is then cheaper.
+ */
+export const ACCRUAL_INCREMENTAL_LINES_MAX = 100_000;

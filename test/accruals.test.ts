@@ -1,0 +1,150 @@
+// Accrual positions stay equal to a settlement from the stored lines, whichever
+// order data arrives in: agreements before lines (each import adds its lines to
+// the positions), lines before agreements (the agreements' positions are built
+// from the stored lines), in several files, with repeats and a rejected file.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { type AccrualPosition, readAccruals, rebuildAccruals } from '../src/accruals/accruals.service.ts';
+import { importAgreements } from '../src/agreements/agreements.service.ts';
+import type { RuleResult } from '../src/calculation/calculation.types.ts';
+import { demoFiles } from '../src/demo/demo.service.ts';
+import { importFile } from '../src/imports/import.service.ts';
+import { settle } from '../src/settlements/settlement.service.ts';
+import type { Store } from '../src/store/database.ts';
+import { generateWorkload } from '../src/workload/generate.ts';
+import { storeTargets } from './support/stores.ts';
+
+type Figures = Pick<
+  RuleResult,
+  'quantity' | 'amount' | 'baselineAmount' | 'tierIndex' | 'rebate' | 'lineCount'
+>;
+
+function figures(rows: readonly (Figures & Pick<RuleResult, 'agreementId' | 'ruleId' | 'period'>)[]) {
+  return new Map(
+    rows.map((r) => [
+      `${r.agreementId}/${r.ruleId}/${r.period.start}`,
+      [r.lineCount, r.quantity, r.amount, r.baselineAmount, r.tierIndex, r.rebate].map(String).join(' '),
+    ]),
+  );
+}
+
+/** The stored positions equal a settlement of every agreement from the stored lines. */
+async function assertCurrent(store: Store): Promise<AccrualPosition[]> {
+  const positions = await readAccruals(store);
+  const settled = await settle(store.db);
+  assert.ok(settled.results.length > 0);
+  assert.deepEqual(figures(positions), figures(settled.results));
+  return positions;
+}
+
+/** Splits a CSV file into `parts` files with the same header. */
+function split(file: string, parts: number, dir: string): string[] {
+  const [header, ...lines] = readFileSync(file, 'utf8').trimEnd().split('\n');
+  const size = Math.ceil(lines.length / parts);
+  return Array.from({ length: parts }, (_, i) => {
+    const part = join(dir, `part-${i}.csv`);
+    writeFileSync(part, `${header}\n${lines.slice(i * size, (i + 1) * size).join('\n')}\n`);
+    return part;
+  });
+}
+
+function demoDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'rebates-accruals-demo-'));
+  for (const [name, text] of Object.entries(demoFiles())) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+describe('accrual positions', () => {
+  for (const target of storeTargets()) {
+    test(`${target.name}: agreements first, then lines in several files, repeats and a rejected file`, async () => {
+      const dir = demoDir();
+      const store = await target.open();
+      try {
+        await importFile(store, { kind: 'partners', file: join(dir, 'partners.csv') });
+        await importFile(store, { kind: 'products', file: join(dir, 'products.csv') });
+        await importAgreements(store, { file: join(dir, 'agreements.json') });
+        const empty = await assertCurrent(store);
+        assert.ok(empty.every((p) => p.lineCount === 0 && p.rebate.isZero()));
+
+        const parts = split(join(dir, 'transactions.csv'), 3, dir);
+        for (const part of parts) {
+          const summary = await importFile(store, { kind: 'transactions', file: part });
+          assert.ok(summary.imported > 0);
+          await assertCurrent(store);
+        }
+        // Every demo agreement earns something once all lines are in, and the
+        // mix rule counting distinct products (re-totalled, not added) is among them.
+        const full = await assertCurrent(store);
+        assert.ok(full.filter((p) => p.rebate.sign() > 0).length >= 5);
+        assert.ok(full.some((p) => p.agreementId.includes('MIX')));
+
+        // A repeated file adds nothing; a file with a bad row stores nothing and moves no position.
+        const again = await importFile(store, { kind: 'transactions', file: parts[0]! });
+        assert.equal(again.imported, 0);
+        const header = 'id,date,partner,sku,quantity,amount,currency';
+        // A sale by the partner of DEMO-01-VOLUME inside its program period.
+        const line = 'NEW-LINE-1,2025-05-15,D-1001,SF-430,10,304.00,USD';
+        const bad = join(dir, 'bad.csv');
+        writeFileSync(bad, `${header}\n${line}\nNEW-LINE-2,not-a-date,x,y,1,1,USD\n`);
+        const rejected = await importFile(store, { kind: 'transactions', file: bad });
+        assert.equal(rejected.outcome, 'nothing_imported');
+        assert.deepEqual(figures(await assertCurrent(store)), figures(full));
+
+        // The same good line alone moves the positions of its partner's agreements.
+        const good = join(dir, 'good.csv');
+        writeFileSync(good, `${header}\n${line}\n`);
+        assert.equal((await importFile(store, { kind: 'transactions', file: good })).imported, 1);
+        const moved = await assertCurrent(store);
+        const was = figures(full);
+        const changed = [...figures(moved)]
+          .filter(([key, value]) => was.get(key) !== value)
+          .map(([key]) => key);
+        assert.deepEqual(changed, ['DEMO-01-VOLUME/volume/2025-04-01']);
+        const q2 = (positions: AccrualPosition[]) =>
+          positions.find((p) => p.agreementId === 'DEMO-01-VOLUME' && p.period.start === '2025-04-01')!;
+        assert.equal(q2(moved).lineCount, q2(full).lineCount + 1);
+        assert.equal(q2(moved).amount.sub(q2(full).amount).toFixedScale(2), '304.00');
+      } finally {
+        await store.dispose();
+      }
+    });
+
+    test(`${target.name}: lines first, then agreements; a rebuild changes nothing`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'rebates-accruals-workload-'));
+      await generateWorkload({ out: dir, lines: 5_000, seed: 17 });
+      const store = await target.open();
+      try {
+        for (const kind of ['partners', 'products', 'transactions'] as const)
+          await importFile(store, { kind, file: join(dir, `${kind}.csv`) });
+        await importAgreements(store, { file: join(dir, 'agreements.json') });
+        const built = await assertCurrent(store);
+        assert.ok(built.filter((p) => p.rebate.sign() > 0).length > 10);
+        const rebuilt = await rebuildAccruals(store.db);
+        assert.deepEqual(figures(rebuilt), figures(built));
+        assert.deepEqual(figures(await readAccruals(store)), figures(built));
+      } finally {
+        await store.dispose();
+      }
+    });
+
+    test(`${target.name}: workload agreements first, lines in batches, equal to the lines settled`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'rebates-accruals-batches-'));
+      await generateWorkload({ out: dir, lines: 6_000, seed: 23 });
+      const store = await target.open();
+      try {
+        await importFile(store, { kind: 'partners', file: join(dir, 'partners.csv') });
+        await importFile(store, { kind: 'products', file: join(dir, 'products.csv') });
+        await importAgreements(store, { file: join(dir, 'agreements.json') });
+        for (const part of split(join(dir, 'transactions.csv'), 4, dir))
+          await importFile(store, { kind: 'transactions', file: part });
+        const positions = await assertCurrent(store);
+        assert.ok(positions.filter((p) => p.rebate.sign() > 0).length > 10);
+      } finally {
+        await store.dispose();
+      }
+    });
+  }
+});
