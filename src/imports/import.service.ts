@@ -18,10 +18,11 @@ import { csvField } from '../shared/csv-text.ts';
 import type { Problem } from '../shared/errors.ts';
 import {
   ACCRUAL_INCREMENTAL_LINES_MAX,
+  BULK_LOAD_ROWS_MIN,
   IMPORT_ROWS_PER_BATCH_MAX,
   PROBLEMS_PRINTED_MAX,
 } from '../shared/limits.ts';
-import { insertNewRows } from '../store/bulk-insert.ts';
+import { createIndexes, dropSecondaryIndexes, estimatedRows, insertNewRows } from '../store/bulk-insert.ts';
 import type { Database, Store } from '../store/database.ts';
 import { transactionImport } from '../transactions/transactions.schema.ts';
 import { openCsvSource } from './csv-source.ts';
@@ -170,17 +171,26 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
     // incremental limit, the accruals are rebuilt from the stored lines instead.
     const keepsAccruals = spec.table.table === 'transactions';
     let newLines: Line[] | undefined = [];
-    let batch: { row: SourceRow; key: string; columns: (string | null)[] }[] = [];
-    const flush = async () => {
-      if (batch.length === 0) return;
-      // Keys repeated inside one batch: the first is inserted, the others are
-      // compared with it exactly as a later batch would be compared with the store.
-      const firstByKey = new Map<string, (typeof batch)[number]>();
-      const repeats: (typeof batch)[number][] = [];
-      for (const item of batch) {
-        if (firstByKey.has(item.key)) repeats.push(item);
-        else firstByKey.set(item.key, item);
-      }
+    type Item = { row: SourceRow; key: string; columns: (string | null)[] };
+    let batch: Item[] = [];
+    // One batch is written while the next is read and checked: the database and
+    // the parser work side by side. Batches still reach the table in file order
+    // (one connection), so a key repeated in a later batch meets the stored row.
+    let writing: Promise<void> = Promise.resolve();
+    // Decided before the first write: a load at least as large as the table builds
+    // its secondary indexes once at the end rather than row by row.
+    let droppedIndexes: string[] | undefined;
+    const decideLoadMode = async () => {
+      if (droppedIndexes !== undefined) return;
+      // The file's size over the average size of the rows read so far (the reader reads ahead).
+      const expectedRows = rowChars > 0 ? (batchRows * source.totalBytes) / rowChars : 0;
+      const table = spec.table.table;
+      droppedIndexes =
+        expectedRows >= BULK_LOAD_ROWS_MIN && expectedRows >= (await estimatedRows(db, table))
+          ? await dropSecondaryIndexes(db, table)
+          : [];
+    };
+    const write = async (firstByKey: Map<string, Item>, repeats: Item[]) => {
       const statuses = await insertNewRows(
         db,
         spec.table,
@@ -205,8 +215,31 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
         if (sameContent && firstStored) summary.duplicates += 1;
         else await rejectRow(item.row, [conflictProblem(spec, item.key)]);
       }
-      batch = [];
       options.onProgress?.(source.bytesRead(), source.totalBytes);
+    };
+    let rowChars = 0;
+    let batchRows = 0;
+    const flush = async () => {
+      if (batch.length === 0) return;
+      if (droppedIndexes === undefined)
+        for (const item of batch) {
+          rowChars += item.row.raw.length + 1;
+          batchRows += 1;
+        }
+      // Keys repeated inside one batch: the first is inserted, the others are
+      // compared with it exactly as a later batch would be compared with the store.
+      const firstByKey = new Map<string, Item>();
+      const repeats: Item[] = [];
+      for (const item of batch) {
+        if (firstByKey.has(item.key)) repeats.push(item);
+        else firstByKey.set(item.key, item);
+      }
+      batch = [];
+      await writing;
+      await decideLoadMode();
+      writing = write(firstByKey, repeats);
+      // Keeps an early failure from going unhandled while the next batch is read.
+      writing.catch(() => undefined);
     };
     for await (const item of source.items()) {
       summary.read += 1;
@@ -224,8 +257,10 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
       if (batch.length >= IMPORT_ROWS_PER_BATCH_MAX) await flush();
     }
     await flush();
+    await writing;
     options.onProgress?.(source.totalBytes, source.totalBytes);
     if (summary.rejected > 0 && !options.skipInvalid) throw new RollBack();
+    if (droppedIndexes && droppedIndexes.length > 0) await createIndexes(db, droppedIndexes);
     if (keepsAccruals && summary.imported > 0) await addLinesToAccruals(store, db, newLines);
   };
 

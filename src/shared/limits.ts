@@ -23,3 +23,9 @@ export const PERIODS_PER_AGREEMENT_MAX = 120;
  * every position in one pass over the stored lines, which is then cheaper.
  */
 export const ACCRUAL_INCREMENTAL_LINES_MAX = 100_000;
+/**
+ * An import expected to bring at least this many rows, and at least as many as
+ * the table holds, drops the table's secondary indexes and builds them again at
+ * the end (see dropSecondaryIndexes).
+ */
+export const BULK_LOAD_ROWS_MIN = 100_000;

@@ -68,3 +68,34 @@ export async function insertNewRows(
   for (const r of rows) if (!statuses.has(r[0]!)) statuses.set(r[0]!, 'conflict');
   return statuses;
 }
+
+/**
+ * Drops the table's secondary indexes (not those behind a primary key or unique
+ * constraint, which the idempotent insert needs) and returns their definitions
+ * for `createIndexes`. A large load then builds each index once, by sorting,
+ * instead of updating it row by row. Inside a transaction, the drop holds an
+ * exclusive lock on the table until commit and is undone by a rollback.
+ */
+export async function dropSecondaryIndexes(db: Database, table: string): Promise<string[]> {
+  const indexes = await sql<{ name: string; definition: string }>`
+    SELECT i.indexname AS name, i.indexdef AS definition FROM pg_indexes i
+    WHERE i.schemaname = current_schema() AND i.tablename = ${table}
+      AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conrelid = ${table}::regclass AND c.conname = i.indexname)
+    ORDER BY i.indexname`.execute(db);
+  for (const index of indexes.rows) await sql`DROP INDEX ${sql.id(index.name)}`.execute(db);
+  return indexes.rows.map((i) => i.definition);
+}
+
+export async function createIndexes(db: Database, definitions: readonly string[]): Promise<void> {
+  for (const definition of definitions) await sql.raw(definition).execute(db);
+}
+
+/** The table's row count: the planner's estimate when it has one, else counted. */
+export async function estimatedRows(db: Database, table: string): Promise<number> {
+  const estimate = await sql<{ n: number }>`
+    SELECT reltuples::float8 AS n FROM pg_class WHERE oid = ${table}::regclass`.execute(db);
+  const n = Number(estimate.rows[0]?.n ?? -1);
+  if (n >= 0) return n;
+  const counted = await sql<{ n: string }>`SELECT count(*) AS n FROM ${sql.table(table)}`.execute(db);
+  return Number(counted.rows[0]!.n);
+}
