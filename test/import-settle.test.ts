@@ -198,5 +198,27 @@ for (const target of storeTargets()) {
         0,
       );
     });
+
+    test('a partner and a product added after a file of lines are known to the next file', async () => {
+      const later = tempFiles({
+        'lines.csv': 'id,date,partner,sku,quantity,amount,currency\nT7,2025-05-01,D,S4,1,10.00,USD\n',
+        'partners.csv': 'id,name,group,region\nD,Delta Depot,,NA\n',
+        'products.csv': 'sku,name,category,list_price\nS4,Chisel,X,10.00\n',
+      });
+      const unknown = await importFile(store, { kind: 'transactions', file: join(later, 'lines.csv') });
+      assert.deepEqual(
+        unknown.problems.map((p) => p.code),
+        ['unknown_partner', 'unknown_product'],
+      );
+      await importFile(store, { kind: 'partners', file: join(later, 'partners.csv') });
+      const stillUnknown = await importFile(store, { kind: 'transactions', file: join(later, 'lines.csv') });
+      assert.deepEqual(
+        stillUnknown.problems.map((p) => p.code),
+        ['unknown_product'],
+      );
+      await importFile(store, { kind: 'products', file: join(later, 'products.csv') });
+      const known = await importFile(store, { kind: 'transactions', file: join(later, 'lines.csv') });
+      assert.equal(known.imported, 1);
+    });
   });
 }

@@ -99,14 +99,31 @@ class LineWriter {
   }
 }
 
-async function loadReferences(db: Database, spec: ImportSpec): Promise<ReferenceSets> {
-  const partners = spec.needs.partners
-    ? new Set((await db.selectFrom('partners').select('id').execute()).map((r) => r.id))
-    : new Set<string>();
-  const products = spec.needs.products
-    ? new Set((await db.selectFrom('products').select('sku').execute()).map((r) => r.sku))
-    : new Set<string>();
-  return { partners, products };
+/** The partner ids and skus last loaded per store, with the row counts they were loaded at. */
+const referenceCache = new WeakMap<Store, { revision: string; references: ReferenceSets }>();
+
+/**
+ * The ids rows may refer to. Partners and products are only ever added, never
+ * changed or removed (a stored record is never overwritten), so their row
+ * counts tell whether the sets loaded before are still complete; small files
+ * arriving one after another then skip reading every id again.
+ */
+async function loadReferences(store: Store, db: Database, spec: ImportSpec): Promise<ReferenceSets> {
+  if (!spec.needs.partners && !spec.needs.products)
+    return { partners: new Set<string>(), products: new Set<string>() };
+  const counts = await sql<{ partners: string; products: string }>`
+    SELECT (SELECT count(*) FROM partners) AS partners, (SELECT count(*) FROM products) AS products`.execute(
+    db,
+  );
+  const revision = `${counts.rows[0]!.partners}/${counts.rows[0]!.products}`;
+  const cached = referenceCache.get(store);
+  if (cached && cached.revision === revision) return cached.references;
+  const references = {
+    partners: new Set((await db.selectFrom('partners').select('id').execute()).map((r) => r.id)),
+    products: new Set((await db.selectFrom('products').select('sku').execute()).map((r) => r.sku)),
+  };
+  referenceCache.set(store, { revision, references });
+  return references;
 }
 
 /**
@@ -166,7 +183,7 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
   };
 
   const runImport = async (db: Database, importId: string) => {
-    const references = await loadReferences(db, spec);
+    const references = await loadReferences(store, db, spec);
     // New transaction lines go to the accruals once the file is stored; past the
     // incremental limit, the accruals are rebuilt from the stored lines instead.
     const keepsAccruals = spec.table.table === 'transactions';
