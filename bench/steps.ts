@@ -137,6 +137,8 @@ export async function measureSteps(
     //    positions are read back.
     const fresh = await realTimeLines(options.dir, options.batches * options.batchLines);
     const latencies: number[] = [];
+    // Resident memory after the first and after the last batch: it must not grow with the batches.
+    const rssMiB: number[] = [];
     const latest = new Map<string, string>();
     const realTime = await measured(async () => {
       for (let b = 0; b < options.batches; b++) {
@@ -153,6 +155,7 @@ export async function measureSteps(
         const affected = await affectedAgreements(store, [...new Set(batch.map((r) => r[2]!))]);
         const positions = await readAccruals(store, affected);
         latencies.push(performance.now() - started);
+        if (b === 0 || b === options.batches - 1) rssMiB.push(Math.round(process.memoryUsage.rss() / 2 ** 20));
         for (const r of positions)
           latest.set(`${r.agreementId}/${r.ruleId}/${r.period.start}`, r.rebate.toString());
       }
@@ -173,7 +176,7 @@ export async function measureSteps(
       detail:
         sorted.length === 0
           ? 'no batches'
-          : `${sorted.length} × ${options.batchLines} lines: p50 ${Math.round(percentile(sorted, 50))} ms, p95 ${Math.round(percentile(sorted, 95))} ms, p99 ${Math.round(percentile(sorted, 99))} ms`,
+          : `${sorted.length} × ${options.batchLines} lines: p50 ${Math.round(percentile(sorted, 50))} ms, p95 ${Math.round(percentile(sorted, 95))} ms, p99 ${Math.round(percentile(sorted, 99))} ms; RSS after the first and last batch ${rssMiB.join(' → ')} MiB`,
     });
 
     // 5. What-if: a new draft agreement over the stored history, nothing written.

@@ -26,7 +26,7 @@ describe('rebates CLI on the embedded store', () => {
   test('--help lists every command', () => {
     const { code, stdout } = rebates('--help');
     assert.equal(code, 0);
-    for (const command of ['import', 'settle', 'explain', 'generate', 'workload', 'demo']) {
+    for (const command of ['import', 'accruals', 'settle', 'explain', 'generate', 'workload', 'demo']) {
       assert.match(stdout, new RegExp(`\\n  ${command}`));
     }
     assert.match(rebates('import', '--help').stdout, /--skip-invalid/);
@@ -42,6 +42,32 @@ describe('rebates CLI on the embedded store', () => {
     assert.equal(second.code, 0, second.stderr);
     assert.match(second.stdout, /read (\d+) = 0 imported \+ \1 duplicates/);
     assert.match(second.stdout, /nothing new/);
+  });
+
+  test('accruals lists the stored positions with the figures settle calculates from the lines', () => {
+    const csv = (text: string) => {
+      const [header, ...rows] = text.trim().split('\n');
+      const columns = header!.split(',');
+      return rows.map((r) => Object.fromEntries(r.split(',').map((v, i) => [columns[i]!, v])));
+    };
+    const accruals = rebates('accruals', '--format', 'csv');
+    assert.equal(accruals.code, 0, accruals.stderr);
+    const settled = rebates('settle', '--format', 'csv');
+    const key = (r: Record<string, string>) => `${r.agreement}/${r.rule}/${r.period_start}`;
+    const figures = (r: Record<string, string>) => [r.lines, r.quantity, r.measure, r.tier, r.rebate, r.held];
+    const positions = new Map(csv(accruals.stdout).map((r) => [key(r), figures(r)]));
+    const expected = new Map(csv(settled.stdout).map((r) => [key(r), figures(r)]));
+    assert.equal(positions.size, 18);
+    assert.deepEqual(positions, expected);
+    const table = rebates('accruals', '--agreement', 'DEMO-01-VOLUME');
+    assert.match(
+      table.stdout,
+      /DEMO-01-VOLUME +volume +2025-01-01\.\.2025-03-31 +61,166\.14 +2 +1,223\.32 USD +18,833\.86 more for tier 3/,
+    );
+    assert.match(table.stdout, /4 rule-periods; total accrued 4,887\.06 USD/);
+    const unknown = rebates('accruals', '--agreement', 'NO-SUCH-DEAL');
+    assert.notEqual(unknown.code, 0);
+    assert.match(unknown.stderr, /no accrual position for agreement NO-SUCH-DEAL/);
   });
 
   test('settle writes CSV and JSON with the same figures', () => {

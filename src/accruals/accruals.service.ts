@@ -361,6 +361,7 @@ export async function readAccruals(
           },
         }
       : {}),
-    updatedAt: r.updated_at,
+    // A timestamp with time zone: a Date from the server driver, text from the embedded one.
+    updatedAt: new Date(r.updated_at).toISOString(),
   }));
 }

@@ -1,8 +1,10 @@
-// The `rebates` command line: import, settle, explain, generate, workload, demo.
+// The `rebates` command line: import, accruals, settle, explain, generate, workload, demo.
 // Each command is a thin shell over a service; errors with a code are shown
 // as a clear message naming the file, line and field, with a non-zero exit.
 import { writeFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { type AccrualFormat, formatAccruals } from '../accruals/accruals.format.ts';
+import { readAccruals } from '../accruals/accruals.service.ts';
 import { importAgreements } from '../agreements/agreements.service.ts';
 import { type Config, loadConfig } from '../config.ts';
 import { runDemo } from '../demo/demo.service.ts';
@@ -119,6 +121,36 @@ export function buildProgram(): Command {
         }
         printImportSummary(summary);
         if (summary.outcome === 'nothing_imported') exitCode = 1;
+      });
+    });
+
+  program
+    .command('accruals')
+    .description(
+      'where every agreement stands now: the accrual positions kept current as lines are imported, with the distance to the next tier',
+    )
+    .option('--agreement <id...>', 'only these agreements')
+    .addOption(
+      new Option('--format <format>', 'output format').choices(['table', 'csv', 'json']).default('table'),
+    )
+    .option('--out <file>', 'write to a file instead of the terminal')
+    .action(async (flags, command: Command) => {
+      await withStore(command, async (store) => {
+        const positions = await readAccruals(store, flags.agreement);
+        if (flags.agreement) {
+          const found = new Set(positions.map((p) => p.agreementId));
+          const missing = (flags.agreement as string[]).filter((id) => !found.has(id));
+          if (missing.length > 0)
+            throw new DomainError(
+              'unknown_agreement',
+              `no accrual position for agreement ${missing.join(', ')}: not imported, or not approved or active`,
+            );
+        }
+        const text = formatAccruals(positions, flags.format as AccrualFormat);
+        if (flags.out) {
+          await writeFile(flags.out, text);
+          process.stdout.write(`wrote ${positions.length} rule-periods to ${flags.out}\n`);
+        } else process.stdout.write(text);
       });
     });
 

@@ -8,6 +8,7 @@ import { csvField } from '../shared/csv-text.ts';
 import { minorUnitsOf } from '../shared/currency.ts';
 import { Decimal } from '../shared/decimal.ts';
 import { formatDecimal, formatMoney } from '../shared/format.ts';
+import { formatTextTable } from '../shared/text-table.ts';
 
 export type SettlementFormat = 'table' | 'csv' | 'json';
 
@@ -75,23 +76,19 @@ export function formatSettlement(
     ];
   });
   const header = ['agreement', 'rule', 'period', 'status', 'measure', 'baseline', 'tier', 'rebate', 'note'];
-  const rows = [header, ...shown];
-  const widths = header.map((_, j) => Math.max(...rows.map((r) => r[j]!.length)));
-  const rightAligned = new Set([4, 5, 6, 7]);
-  const line = (r: string[]) =>
-    r
-      .map((cell, j) => (rightAligned.has(j) ? cell.padStart(widths[j]!) : cell.padEnd(widths[j]!)))
-      .join('  ')
-      .trimEnd();
-  const totals = new Map<string, Decimal>();
-  for (const r of results) totals.set(r.currency, (totals.get(r.currency) ?? Decimal.ZERO).add(r.rebate));
-  const totalText = [...totals.entries()]
-    .map(([currency, total]) => `${formatMoney(total, minorUnitsOf(currency))} ${currency}`)
-    .join(', ');
-  return `${[line(header), line(widths.map((w) => '-'.repeat(w))), ...shown.map(line)].join('\n')}\n\n${results.length} rule-periods; total rebate ${totalText || '0'}\n`;
+  return `${formatTextTable(header, shown, new Set([4, 5, 6, 7]))}\n\n${results.length} rule-periods; total rebate ${totalRebateText(results)}\n`;
 }
 
-/** The benchmark's expected.csv: one line per agreement (its first rule and only period). */
+/** The rebates added up per currency: "1,234.50 USD, 80.00 EUR". */
+export function totalRebateText(items: readonly { currency: string; rebate: Decimal }[]): string {
+  const totals = new Map<string, Decimal>();
+  for (const r of items) totals.set(r.currency, (totals.get(r.currency) ?? Decimal.ZERO).add(r.rebate));
+  const text = [...totals.entries()]
+    .map(([currency, total]) => `${formatMoney(total, minorUnitsOf(currency))} ${currency}`)
+    .join(', ');
+  return text || '0';
+}
+
 /** The benchmark's expected.csv: from settlement results or from stored accrual positions. */
 export function formatExpectedCsv(
   results: readonly Pick<
