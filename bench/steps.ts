@@ -155,7 +155,8 @@ export async function measureSteps(
         const affected = await affectedAgreements(store, [...new Set(batch.map((r) => r[2]!))]);
         const positions = await readAccruals(store, affected);
         latencies.push(performance.now() - started);
-        if (b === 0 || b === options.batches - 1) rssMiB.push(Math.round(process.memoryUsage.rss() / 2 ** 20));
+        if (b === 0 || b === options.batches - 1)
+          rssMiB.push(Math.round(process.memoryUsage.rss() / 2 ** 20));
         for (const r of positions)
           latest.set(`${r.agreementId}/${r.ruleId}/${r.period.start}`, r.rebate.toString());
       }

@@ -1,7 +1,7 @@
 // Stored accrual positions as a terminal table, CSV or JSON: where every
 // agreement stands now, and how far each period is from its next tier.
 
-import { totalRebateText } from '../settlements/settlement.format.ts';
+import { FIGURE_COLUMNS, figureFields, totalRebateText } from '../settlements/settlement.format.ts';
 import { csvField } from '../shared/csv-text.ts';
 import { minorUnitsOf } from '../shared/currency.ts';
 import { formatDecimal, formatMoney } from '../shared/format.ts';
@@ -15,38 +15,20 @@ export const ACCRUAL_COLUMNS = [
   'rule',
   'period_start',
   'period_end',
-  'lines',
-  'quantity',
-  'amount',
-  'baseline_amount',
-  'measure',
-  'tier',
-  'rebate',
-  'held',
-  'currency',
-  'outcome',
+  ...FIGURE_COLUMNS,
   'next_tier_from',
   'next_tier_remaining',
   'updated_at',
 ] as const;
 
 function record(p: AccrualPosition): Record<(typeof ACCRUAL_COLUMNS)[number], string> {
-  const minor = minorUnitsOf(p.currency);
   return {
     agreement: p.agreementId,
     rule: p.ruleId,
     period_start: p.period.start,
     period_end: p.period.end,
-    lines: String(p.lineCount),
-    quantity: p.quantity.toPlainString(),
-    amount: p.amount.toPlainString(),
-    baseline_amount: p.baselineAmount.toPlainString(),
-    measure: p.measure.toPlainString(),
-    tier: p.tierIndex < 0 ? '' : String(p.tierIndex + 1),
-    rebate: p.rebate.toFixedScale(minor),
-    held: p.heldRebate.isZero() ? '' : p.heldRebate.toFixedScale(minor),
-    currency: p.currency,
-    outcome: p.outcome,
+    // A position keeps the baseline amount, zero for rules without a baseline.
+    ...figureFields(p, true),
     next_tier_from: p.nextTier?.from.toPlainString() ?? '',
     next_tier_remaining: p.nextTier?.remaining.toPlainString() ?? '',
     updated_at: p.updatedAt,

@@ -57,6 +57,20 @@ function today(): string {
   return new Date().toISOString().slice(0, 10);
 }
 
+function formatOption(): Option {
+  return new Option('--format <format>', 'output format').choices(['table', 'csv', 'json']).default('table');
+}
+
+/** Writes a report to the terminal, or to a file with a line saying what was written. */
+async function output(text: string, file: string | undefined, what: string): Promise<void> {
+  if (file === undefined) {
+    process.stdout.write(text);
+    return;
+  }
+  await writeFile(file, text);
+  process.stdout.write(`wrote ${what} to ${file}\n`);
+}
+
 let exitCode = 0;
 
 export function buildProgram(): Command {
@@ -130,9 +144,7 @@ export function buildProgram(): Command {
       'where every agreement stands now: the accrual positions kept current as lines are imported, with the distance to the next tier',
     )
     .option('--agreement <id...>', 'only these agreements')
-    .addOption(
-      new Option('--format <format>', 'output format').choices(['table', 'csv', 'json']).default('table'),
-    )
+    .addOption(formatOption())
     .option('--out <file>', 'write to a file instead of the terminal')
     .action(async (flags, command: Command) => {
       await withStore(command, async (store) => {
@@ -146,11 +158,11 @@ export function buildProgram(): Command {
               `no accrual position for agreement ${missing.join(', ')}: not imported, or not approved or active`,
             );
         }
-        const text = formatAccruals(positions, flags.format as AccrualFormat);
-        if (flags.out) {
-          await writeFile(flags.out, text);
-          process.stdout.write(`wrote ${positions.length} rule-periods to ${flags.out}\n`);
-        } else process.stdout.write(text);
+        await output(
+          formatAccruals(positions, flags.format as AccrualFormat),
+          flags.out,
+          `${positions.length} rule-periods`,
+        );
       });
     });
 
@@ -159,9 +171,7 @@ export function buildProgram(): Command {
     .description('calculate every agreement per rule and period: measure, baseline, tier reached, rebate')
     .option('--as-of <date>', 'count only lines dated on or before this day (default: every line)', isoDate)
     .option('--agreement <id...>', 'only these agreements')
-    .addOption(
-      new Option('--format <format>', 'output format').choices(['table', 'csv', 'json']).default('table'),
-    )
+    .addOption(formatOption())
     .option('--out <file>', 'write to a file instead of the terminal')
     .action(async (flags, command: Command) => {
       await withStore(command, async (store) => {
@@ -172,13 +182,11 @@ export function buildProgram(): Command {
           onProgress: (done, total) => bar.update(done, total),
         });
         bar.stop();
-        const text = formatSettlement(run.results, flags.format as SettlementFormat, flags.asOf ?? today());
-        if (flags.out) {
-          await writeFile(flags.out, text);
-          process.stdout.write(
-            `wrote ${run.results.length} rule-periods of ${run.agreements.length} agreements to ${flags.out}\n`,
-          );
-        } else process.stdout.write(text);
+        await output(
+          formatSettlement(run.results, flags.format as SettlementFormat, flags.asOf ?? today()),
+          flags.out,
+          `${run.results.length} rule-periods of ${run.agreements.length} agreements`,
+        );
       });
     });
 

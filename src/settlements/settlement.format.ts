@@ -12,12 +12,8 @@ import { formatTextTable } from '../shared/text-table.ts';
 
 export type SettlementFormat = 'table' | 'csv' | 'json';
 
-export const SETTLEMENT_COLUMNS = [
-  'agreement',
-  'rule',
-  'period_start',
-  'period_end',
-  'status',
+/** The figures of one rule and period, shared by settlements and accrual positions. */
+export const FIGURE_COLUMNS = [
   'lines',
   'quantity',
   'amount',
@@ -30,24 +26,56 @@ export const SETTLEMENT_COLUMNS = [
   'outcome',
 ] as const;
 
+export const SETTLEMENT_COLUMNS = [
+  'agreement',
+  'rule',
+  'period_start',
+  'period_end',
+  'status',
+  ...FIGURE_COLUMNS,
+] as const;
+
+type Figures = Pick<
+  RuleResult,
+  | 'lineCount'
+  | 'quantity'
+  | 'amount'
+  | 'baselineAmount'
+  | 'measure'
+  | 'tierIndex'
+  | 'rebate'
+  | 'heldRebate'
+  | 'currency'
+> & { outcome: string };
+
+/** The figure columns as text; the baseline amount is empty for rules without a baseline. */
+export function figureFields(
+  r: Figures,
+  hasBaseline: boolean,
+): Record<(typeof FIGURE_COLUMNS)[number], string> {
+  const minor = minorUnitsOf(r.currency);
+  return {
+    lines: String(r.lineCount),
+    quantity: r.quantity.toPlainString(),
+    amount: r.amount.roundHalfAwayFromZero(Math.max(minor, r.amount.scale)).toString(),
+    baseline_amount: hasBaseline ? r.baselineAmount.toString() : '',
+    measure: r.measure.toPlainString(),
+    tier: r.tierIndex < 0 ? '' : String(r.tierIndex + 1),
+    rebate: r.rebate.toFixedScale(minor),
+    held: r.heldRebate.isZero() ? '' : r.heldRebate.toFixedScale(minor),
+    currency: r.currency,
+    outcome: r.outcome,
+  };
+}
+
 function record(result: RuleResult, asOf: string): Record<(typeof SETTLEMENT_COLUMNS)[number], string> {
-  const minor = minorUnitsOf(result.currency);
   return {
     agreement: result.agreementId,
     rule: result.ruleId,
     period_start: result.period.start,
     period_end: result.period.end,
     status: periodStatus(result.period, asOf),
-    lines: String(result.lineCount),
-    quantity: result.quantity.toPlainString(),
-    amount: result.amount.roundHalfAwayFromZero(Math.max(minor, result.amount.scale)).toString(),
-    baseline_amount: result.baselineWindow ? result.baselineAmount.toString() : '',
-    measure: result.measure.toPlainString(),
-    tier: result.tierIndex < 0 ? '' : String(result.tierIndex + 1),
-    rebate: result.rebate.toFixedScale(minor),
-    held: result.heldRebate.isZero() ? '' : result.heldRebate.toFixedScale(minor),
-    currency: result.currency,
-    outcome: result.outcome,
+    ...figureFields(result, result.baselineWindow !== undefined),
   };
 }
 
