@@ -56,14 +56,14 @@ function bucketOf(bounds: readonly string[], date: string): number {
   return lo;
 }
 
-function add(map: Map<string, Cell>, key: string, quantity: string, amount: string, lines: number) {
+function add(map: Map<string, Cell>, key: string, quantity: Decimal, amount: Decimal, lines: number) {
   const cell = map.get(key);
   if (cell) {
-    cell.quantity = cell.quantity.add(Decimal.parse(quantity));
-    cell.amount = cell.amount.add(Decimal.parse(amount));
+    cell.quantity = cell.quantity.add(quantity);
+    cell.amount = cell.amount.add(amount);
     cell.lines += lines;
   } else {
-    map.set(key, { quantity: Decimal.parse(quantity), amount: Decimal.parse(amount), lines });
+    map.set(key, { quantity, amount, lines });
   }
 }
 
@@ -150,18 +150,24 @@ export async function bulkTotals(
       json_agg(json_build_array(currency, category, sku, bucket, quantity::text, amount::text, lines)) AS cells
     FROM owned GROUP BY kind, owner`.execute(trx),
   );
+  // Per owner and bucket over every category too: a scope of all products then
+  // adds one cell per bucket, not one per category and bucket.
+  const byBucket = new Map<string, Cell>();
   for (const o of owners.rows) {
     const prefix = `${o.kind}\u0000${o.owner}\u0000`;
-    for (const [currency, category, sku, bucket, quantity, amount, lines] of o.cells) {
+    for (const [currency, category, sku, bucket, quantityText, amountText, lines] of o.cells) {
       const key = `${prefix}${currency}\u0000`;
-      // Every line is in exactly one cell: its category cell takes all cells, its sku cell the named skus.
+      const quantity = Decimal.parse(quantityText);
+      const amount = Decimal.parse(amountText);
+      // Every line is in exactly one cell: its category cell and its bucket take
+      // every cell, its sku cell those of the named skus.
       add(byCategory, `${key}${category}\u0000${bucket}`, quantity, amount, lines);
+      add(byBucket, `${key}${bucket}`, quantity, amount, lines);
       if (sku !== null) add(bySku, `${key}${sku}\u0000${bucket}`, quantity, amount, lines);
     }
   }
 
   const categoryOfSku = (sku: string) => master.products.get(sku)?.category;
-  const allCategories = [...new Set([...master.products.values()].map((p) => p.category))];
   for (const { request, filter } of planned) {
     const owner = ownerOf(request);
     const prefix = `${owner.kind}\u0000${owner.id}\u0000${filter.currency}\u0000`;
@@ -173,8 +179,22 @@ export async function bulkTotals(
     let lineCount = 0;
     const mixCategories = new Set(request.rule.mix?.categories ?? []);
     const scopeCategories = categoriesOfScope(request);
-    if (scopeCategories !== undefined) {
-      for (const category of scopeCategories === 'all' ? allCategories : scopeCategories) {
+    if (scopeCategories === 'all') {
+      for (let b = first; b <= last; b++) {
+        const cell = byBucket.get(`${prefix}${b}`);
+        if (!cell) continue;
+        quantity = quantity.add(cell.quantity);
+        amount = amount.add(cell.amount);
+        lineCount += cell.lines;
+      }
+      for (const category of mixCategories) {
+        for (let b = first; b <= last; b++) {
+          const cell = byCategory.get(`${prefix}${category}\u0000${b}`);
+          if (cell) mixAmount = mixAmount.add(cell.amount);
+        }
+      }
+    } else if (scopeCategories !== undefined) {
+      for (const category of scopeCategories) {
         for (let b = first; b <= last; b++) {
           const cell = byCategory.get(`${prefix}${category}\u0000${b}`);
           if (!cell) continue;
