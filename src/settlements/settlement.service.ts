@@ -68,7 +68,43 @@ export class ScopeResolver {
   private readonly partnerCache = new Map<Agreement, string[]>();
   private readonly skuCache = new Map<Rule, { skus: string[] | undefined; mixSkus: string[] }>();
 
+  private skusByCategory: Map<string, string[]> | undefined;
+
   constructor(private readonly master: MasterData) {}
+
+  /**
+   * The skus a rule's scope admits (undefined: every product) and those of its
+   * mix categories. Scopes of whole categories or of listed skus, the common
+   * ones, are read off an index; any other scope tests every product.
+   */
+  private productsOf(rule: Rule): { skus: string[] | undefined; mixSkus: string[] } {
+    const { scope, mix } = rule;
+    const products = this.master.products;
+    if (!this.skusByCategory) {
+      this.skusByCategory = new Map();
+      for (const p of products.values()) {
+        const list = this.skusByCategory.get(p.category);
+        if (list) list.push(p.sku);
+        else this.skusByCategory.set(p.category, [p.sku]);
+      }
+    }
+    const byCategory = this.skusByCategory;
+    const mixCategories = new Set(mix?.categories ?? []);
+    const inMix = (sku: string) => productInMix(mix, products.get(sku)!);
+    const plain = Object.keys(scope.attributes ?? {}).length === 0 && scopeIsAllProducts(scope.exclude ?? {});
+    let skus: string[] | undefined;
+    if (scopeIsAllProducts(scope)) {
+      return { skus: undefined, mixSkus: [...mixCategories].flatMap((c) => byCategory.get(c) ?? []) };
+    } else if (plain && scope.skus === undefined && scope.categories) {
+      skus = [...new Set(scope.categories)].flatMap((c) => byCategory.get(c) ?? []);
+    } else if (plain && scope.categories === undefined && scope.skus) {
+      skus = [...new Set(scope.skus)].filter((sku) => products.has(sku));
+    } else {
+      skus = [];
+      for (const product of products.values()) if (productInScope(scope, product)) skus.push(product.sku);
+    }
+    return { skus, mixSkus: skus.filter(inMix) };
+  }
 
   filter(request: TotalsRequest): LineFilter {
     let partners = this.partnerCache.get(request.agreement);
@@ -78,17 +114,8 @@ export class ScopeResolver {
     }
     let products = this.skuCache.get(request.rule);
     if (!products) {
-      const rule = request.rule;
-      const all = scopeIsAllProducts(rule.scope);
-      const skus: string[] = [];
-      const mixSkus: string[] = [];
-      for (const product of this.master.products.values()) {
-        if (!productInScope(rule.scope, product)) continue;
-        if (!all) skus.push(product.sku);
-        if (productInMix(rule.mix, product)) mixSkus.push(product.sku);
-      }
-      products = { skus: all ? undefined : skus, mixSkus };
-      this.skuCache.set(rule, products);
+      products = this.productsOf(request.rule);
+      this.skuCache.set(request.rule, products);
     }
     return {
       partners,
