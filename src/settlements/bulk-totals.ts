@@ -108,8 +108,6 @@ export async function bulkTotals(
     }
   }
   const bounds = [...boundaries].sort();
-  const byCategory = new Map<string, Cell>();
-  const bySku = new Map<string, Cell>();
   // One pass over the lines: a hash aggregate per partner, category, time bucket
   // and (for the pairs above) sku; the owners' cells are then read off
   // that small result, partners directly and buying groups summed over members.
@@ -121,15 +119,7 @@ export async function bulkTotals(
     sql<{
       kind: 'partner' | 'group';
       owner: string;
-      cells: [
-        currency: string,
-        category: string,
-        sku: string | null,
-        bucket: number,
-        quantity: string,
-        amount: string,
-        lines: number,
-      ][];
+      cells: CellRow[];
     }>`
     WITH cells AS MATERIALIZED (
       SELECT t.partner_id, t.currency, p.category, s.sku, width_bucket(t.line_date, ${bounds}::date[]) AS bucket,
@@ -150,87 +140,145 @@ export async function bulkTotals(
       json_agg(json_build_array(currency, category, sku, bucket, quantity::text, amount::text, lines)) AS cells
     FROM owned GROUP BY kind, owner`.execute(trx),
   );
-  // Per owner and bucket over every category too: a scope of all products then
-  // adds one cell per bucket, not one per category and bucket.
-  const byBucket = new Map<string, Cell>();
-  for (const o of owners.rows) {
-    const prefix = `${o.kind}\u0000${o.owner}\u0000`;
-    for (const [currency, category, sku, bucket, quantityText, amountText, lines] of o.cells) {
-      const key = `${prefix}${currency}\u0000`;
-      const quantity = Decimal.parse(quantityText);
-      const amount = Decimal.parse(amountText);
-      // Every line is in exactly one cell: its category cell and its bucket take
-      // every cell, its sku cell those of the named skus.
-      add(byCategory, `${key}${category}\u0000${bucket}`, quantity, amount, lines);
-      add(byBucket, `${key}${bucket}`, quantity, amount, lines);
-      if (sku !== null) add(bySku, `${key}${sku}\u0000${bucket}`, quantity, amount, lines);
-    }
+  // The owners' cells are indexed one owner at a time, and only in the ways that
+  // owner's requests read them: small maps that live briefly, rather than maps
+  // over every cell of every owner (millions at ten million lines).
+  const requestsOf = new Map<string, PlannedRequest[]>();
+  for (const p of planned) {
+    const owner = ownerOf(p.request);
+    const key = `${owner.kind}\u0000${owner.id}`;
+    const list = requestsOf.get(key);
+    if (list) list.push(p);
+    else requestsOf.set(key, [p]);
   }
-
   const categoryOfSku = (sku: string) => master.products.get(sku)?.category;
-  for (const { request, filter } of planned) {
-    const owner = ownerOf(request);
-    const prefix = `${owner.kind}\u0000${owner.id}\u0000${filter.currency}\u0000`;
-    const first = bucketOf(bounds, filter.window.start);
-    const last = bucketOf(bounds, addDays(filter.window.end, 1)) - 1;
-    let quantity = Decimal.ZERO;
-    let amount = Decimal.ZERO;
-    let mixAmount = Decimal.ZERO;
-    let lineCount = 0;
-    const mixCategories = new Set(request.rule.mix?.categories ?? []);
-    const scopeCategories = categoriesOfScope(request);
-    if (scopeCategories === 'all') {
+  const settle = (requests: readonly PlannedRequest[], cells: OwnerCells) => {
+    for (const p of requests) result.set(p.request, windowTotals(p, bounds, cells, categoryOfSku));
+  };
+  for (const o of owners.rows) {
+    const key = `${o.kind}\u0000${o.owner}`;
+    const requests = requestsOf.get(key);
+    if (!requests) continue;
+    requestsOf.delete(key);
+    settle(requests, indexCells(o.cells, requests));
+  }
+  // Owners without a line in any window.
+  const none: OwnerCells = { byCategory: new Map(), byBucket: new Map(), bySku: new Map() };
+  for (const requests of requestsOf.values()) settle(requests, none);
+  return result;
+}
+
+type CellRow = [
+  currency: string,
+  category: string,
+  sku: string | null,
+  bucket: number,
+  quantity: string,
+  amount: string,
+  lines: number,
+];
+
+/** One owner's cells by currency, category and bucket; by currency and bucket; by currency, sku and bucket. */
+interface OwnerCells {
+  byCategory: Map<string, Cell>;
+  byBucket: Map<string, Cell>;
+  bySku: Map<string, Cell>;
+}
+
+function indexCells(rows: readonly CellRow[], requests: readonly PlannedRequest[]): OwnerCells {
+  let needBucket = false;
+  let needCategory = false;
+  let needSku = false;
+  for (const { request } of requests) {
+    const scope = categoriesOfScope(request);
+    if (scope === 'all') needBucket = true;
+    else if (scope === undefined) needSku = true;
+    else needCategory = true;
+    if ((request.rule.mix?.categories?.length ?? 0) > 0) needCategory = true;
+    if (request.rule.mix?.minDistinctProducts !== undefined) needSku = true;
+  }
+  const cells: OwnerCells = { byCategory: new Map(), byBucket: new Map(), bySku: new Map() };
+  for (const [currency, category, sku, bucket, quantityText, amountText, lines] of rows) {
+    const quantity = Decimal.parse(quantityText);
+    const amount = Decimal.parse(amountText);
+    // Every line is in exactly one cell: its category cell and its bucket take
+    // every cell, its sku cell those of the named skus.
+    if (needCategory)
+      add(cells.byCategory, `${currency}\u0000${category}\u0000${bucket}`, quantity, amount, lines);
+    if (needBucket) add(cells.byBucket, `${currency}\u0000${bucket}`, quantity, amount, lines);
+    if (needSku && sku !== null)
+      add(cells.bySku, `${currency}\u0000${sku}\u0000${bucket}`, quantity, amount, lines);
+  }
+  return cells;
+}
+
+/** One request's totals: the sums of the owner's cells its window and scope cover. */
+function windowTotals(
+  { request, filter }: PlannedRequest,
+  bounds: readonly string[],
+  cells: OwnerCells,
+  categoryOfSku: (sku: string) => string | undefined,
+): Totals {
+  const { byCategory, byBucket, bySku } = cells;
+  const prefix = `${filter.currency}\u0000`;
+  const first = bucketOf(bounds, filter.window.start);
+  const last = bucketOf(bounds, addDays(filter.window.end, 1)) - 1;
+  let quantity = Decimal.ZERO;
+  let amount = Decimal.ZERO;
+  let mixAmount = Decimal.ZERO;
+  let lineCount = 0;
+  const mixCategories = new Set(request.rule.mix?.categories ?? []);
+  const scopeCategories = categoriesOfScope(request);
+  if (scopeCategories === 'all') {
+    for (let b = first; b <= last; b++) {
+      const cell = byBucket.get(`${prefix}${b}`);
+      if (!cell) continue;
+      quantity = quantity.add(cell.quantity);
+      amount = amount.add(cell.amount);
+      lineCount += cell.lines;
+    }
+    for (const category of mixCategories) {
       for (let b = first; b <= last; b++) {
-        const cell = byBucket.get(`${prefix}${b}`);
+        const cell = byCategory.get(`${prefix}${category}\u0000${b}`);
+        if (cell) mixAmount = mixAmount.add(cell.amount);
+      }
+    }
+  } else if (scopeCategories !== undefined) {
+    for (const category of scopeCategories) {
+      for (let b = first; b <= last; b++) {
+        const cell = byCategory.get(`${prefix}${category}\u0000${b}`);
         if (!cell) continue;
         quantity = quantity.add(cell.quantity);
         amount = amount.add(cell.amount);
         lineCount += cell.lines;
-      }
-      for (const category of mixCategories) {
-        for (let b = first; b <= last; b++) {
-          const cell = byCategory.get(`${prefix}${category}\u0000${b}`);
-          if (cell) mixAmount = mixAmount.add(cell.amount);
-        }
-      }
-    } else if (scopeCategories !== undefined) {
-      for (const category of scopeCategories) {
-        for (let b = first; b <= last; b++) {
-          const cell = byCategory.get(`${prefix}${category}\u0000${b}`);
-          if (!cell) continue;
-          quantity = quantity.add(cell.quantity);
-          amount = amount.add(cell.amount);
-          lineCount += cell.lines;
-          if (mixCategories.has(category)) mixAmount = mixAmount.add(cell.amount);
-        }
-      }
-    } else {
-      for (const sku of filter.skus ?? []) {
-        const inMix = mixCategories.has(categoryOfSku(sku) ?? '');
-        for (let b = first; b <= last; b++) {
-          const cell = bySku.get(`${prefix}${sku}\u0000${b}`);
-          if (!cell) continue;
-          quantity = quantity.add(cell.quantity);
-          amount = amount.add(cell.amount);
-          lineCount += cell.lines;
-          if (inMix) mixAmount = mixAmount.add(cell.amount);
-        }
+        if (mixCategories.has(category)) mixAmount = mixAmount.add(cell.amount);
       }
     }
-    let mixDistinctProducts = 0;
-    if (request.rule.mix?.minDistinctProducts !== undefined) {
-      for (const sku of filter.mixSkus) {
-        let net = Decimal.ZERO;
-        for (let b = first; b <= last; b++) {
-          const cell = bySku.get(`${prefix}${sku}\u0000${b}`);
-          if (cell) net = net.add(cell.quantity);
-        }
-        if (net.sign() > 0) mixDistinctProducts += 1;
+  } else {
+    for (const sku of filter.skus ?? []) {
+      const inMix = mixCategories.has(categoryOfSku(sku) ?? '');
+      for (let b = first; b <= last; b++) {
+        const cell = bySku.get(`${prefix}${sku}\u0000${b}`);
+        if (!cell) continue;
+        quantity = quantity.add(cell.quantity);
+        amount = amount.add(cell.amount);
+        lineCount += cell.lines;
+        if (inMix) mixAmount = mixAmount.add(cell.amount);
       }
     }
-    result.set(request, { lineCount, quantity, amount, mixAmount, mixDistinctProducts });
   }
-  return result;
+  let mixDistinctProducts = 0;
+  if (request.rule.mix?.minDistinctProducts !== undefined) {
+    for (const sku of filter.mixSkus) {
+      let net = Decimal.ZERO;
+      for (let b = first; b <= last; b++) {
+        const cell = bySku.get(`${prefix}${sku}\u0000${b}`);
+        if (cell) net = net.add(cell.quantity);
+      }
+      if (net.sign() > 0) mixDistinctProducts += 1;
+    }
+  }
+  return { lineCount, quantity, amount, mixAmount, mixDistinctProducts };
 }
 
 /** Planner settings for the one large aggregate, and their values outside it. */
