@@ -11,7 +11,7 @@ import { readAccruals, rebuildAccruals } from '../src/accruals/accruals.service.
 import { importFile } from '../src/imports/import.service.ts';
 import { formatExpectedCsv } from '../src/settlements/settlement.format.ts';
 import { settle, settleDraft } from '../src/settlements/settlement.service.ts';
-import type { Store } from '../src/store/database.ts';
+import { parallelReaders, type Store } from '../src/store/database.ts';
 import { loadWorkload, openFreshStore } from '../src/workload/workload.service.ts';
 
 export type StoreKind = 'pglite' | 'postgres';
@@ -103,7 +103,9 @@ export async function measureSteps(
     report('end to end', endToEnd, { detail: identical ? 'results identical' : 'RESULTS DIFFER' });
 
     // 2. Full recalculation of every agreement's accruals from the stored lines.
-    const recalculation = await measured(async () => formatExpectedCsv(await rebuildAccruals(store.db)));
+    const recalculation = await measured(async () =>
+      formatExpectedCsv(await rebuildAccruals(store.db, undefined, parallelReaders(store))),
+    );
     assert.equal(recalculation.value, endToEnd.value.csv, 'a recalculation changes nothing');
     report('full recalculation', recalculation);
 

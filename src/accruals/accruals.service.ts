@@ -151,7 +151,12 @@ function calculate(agreement: Agreement, totals: (request: TotalsRequest) => Tot
 }
 
 /** Totals and positions of these agreements, from the stored lines; replaces what was stored for them. */
-async function writeAccruals(db: Database, agreements: readonly Agreement[], master: MasterData) {
+async function writeAccruals(
+  db: Database,
+  agreements: readonly Agreement[],
+  master: MasterData,
+  readers?: Database,
+) {
   if (agreements.length === 0) return [];
   const resolver = new ScopeResolver(master);
   const requests = agreements.flatMap((a) => totalsRequests(a));
@@ -159,6 +164,7 @@ async function writeAccruals(db: Database, agreements: readonly Agreement[], mas
     db,
     master,
     requests.map((request) => ({ request, filter: resolver.filter(request) })),
+    readers,
   );
   const ids = agreements.map((a) => a.id);
   await sql`DELETE FROM accrual_totals WHERE agreement_id = ANY(${ids}::text[])`.execute(db);
@@ -186,9 +192,15 @@ async function writeAccruals(db: Database, agreements: readonly Agreement[], mas
 
 /**
  * Recalculates the totals and positions of every settled agreement (or the
- * given ones) from the stored lines, in one transaction.
+ * given ones) from the stored lines, in one transaction. `readers`
+ * (`parallelReaders`) lets the lines be read on other connections side by side;
+ * only when `db`'s transaction has not changed lines, products or partners.
  */
-export async function rebuildAccruals(db: Database, agreementIds?: readonly string[]): Promise<RuleResult[]> {
+export async function rebuildAccruals(
+  db: Database,
+  agreementIds?: readonly string[],
+  readers?: Database,
+): Promise<RuleResult[]> {
   const run = async (trx: Database) => {
     await sql`SELECT pg_advisory_xact_lock(${ACCRUAL_LOCK_KEY})`.execute(trx);
     const agreements = settled(await loadAgreements(trx, agreementIds));
@@ -201,7 +213,7 @@ export async function rebuildAccruals(db: Database, agreementIds?: readonly stri
       await sql`DELETE FROM accrual_totals WHERE agreement_id = ANY(${unsettled}::text[])`.execute(trx);
       await sql`DELETE FROM accrual_positions WHERE agreement_id = ANY(${unsettled}::text[])`.execute(trx);
     }
-    return writeAccruals(trx, agreements, await loadMasterData(trx));
+    return writeAccruals(trx, agreements, await loadMasterData(trx), readers);
   };
   return db.isTransaction ? run(db) : db.transaction().execute(run);
 }

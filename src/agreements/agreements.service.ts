@@ -9,7 +9,7 @@ import type { ImportSummary } from '../imports/import.service.ts';
 import { csvField } from '../shared/csv-text.ts';
 import { DomainError, type Problem } from '../shared/errors.ts';
 import { AGREEMENTS_FILE_BYTES_MAX, PROBLEMS_PRINTED_MAX } from '../shared/limits.ts';
-import type { Store } from '../store/database.ts';
+import { parallelReaders, type Store } from '../store/database.ts';
 import { agreementToJson, insertAgreements, loadAgreements } from './agreements.repository.ts';
 import { type ParsedAgreement, parseAgreement } from './agreements.schema.ts';
 
@@ -243,10 +243,12 @@ export async function importAgreements(
         fresh.map((f) => f.parsed),
         head.id,
       );
-      // Their accruals over the lines already stored, committed with them.
+      // Their accruals over the lines already stored, committed with them. This
+      // transaction changes no line, product or partner, so other connections may read those.
       await rebuildAccruals(
         trx,
         fresh.map((f) => f.parsed.agreement.id),
+        parallelReaders(store),
       );
     }
   });

@@ -31,6 +31,11 @@ export interface Store {
   schema: string;
   /** Loads a CSV file with a header into a table with PostgreSQL's COPY (used to measure the bare load speed). */
   copyCsv(table: string, file: string): Promise<void>;
+  /**
+   * On a server: two connections of their own, for reading side by side with a
+   * transaction that holds a connection of `db`'s pool (see `parallelReaders`).
+   */
+  readers?: Database;
   close(): Promise<void>;
 }
 
@@ -58,18 +63,25 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
   let location: string;
   let runScript: ScriptRunner | undefined;
   let copyCsv: Store['copyCsv'];
+  let readers: Database | undefined;
   if (options.databaseUrl) {
     const passthrough = (value: string) => value;
-    const pool = new pg.Pool({
-      connectionString: options.databaseUrl,
-      max: 4,
-      options: `-c search_path=${schema}`,
-      types: {
-        getTypeParser: ((oid: number, format?: string) =>
-          TEXT_TYPE_IDS.includes(oid) ? passthrough : pg.types.getTypeParser(oid, format as 'text')) as never,
-      },
-    });
+    const poolOf = (max: number) =>
+      new pg.Pool({
+        connectionString: options.databaseUrl,
+        max,
+        options: `-c search_path=${schema}`,
+        types: {
+          getTypeParser: ((oid: number, format?: string) =>
+            TEXT_TYPE_IDS.includes(oid)
+              ? passthrough
+              : pg.types.getTypeParser(oid, format as 'text')) as never,
+        },
+      });
+    const pool = poolOf(4);
     db = new Kysely<StoreSchema>({ dialect: new PostgresDialect({ pool }) });
+    // A pool apart: readers never wait for a connection held by a transaction waiting for them.
+    readers = new Kysely<StoreSchema>({ dialect: new PostgresDialect({ pool: poolOf(2) }) });
     kind = 'postgres';
     location = redact(options.databaseUrl);
     copyCsv = async (table, file) => {
@@ -116,9 +128,23 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
     await migrate(db, runScript);
   } catch (error) {
     await db.destroy();
+    await readers?.destroy();
     throw error;
   }
-  return { db, kind, location, schema, copyCsv, close: () => db.destroy() };
+  const close = async () => {
+    await db.destroy();
+    await readers?.destroy();
+  };
+  return { db, kind, location, schema, copyCsv, ...(readers ? { readers } : {}), close };
+}
+
+/**
+ * Connections that can read side by side with a caller's open transaction: a
+ * server's reader pool. The embedded store has a single connection, which that
+ * transaction holds, so it has none.
+ */
+export function parallelReaders(store: Store): Database | undefined {
+  return store.readers;
 }
 
 /** Drops a schema and everything in it (used by tests and workload runs on a server). */
