@@ -147,7 +147,8 @@ async function upsertPositions(db: Database, results: readonly RuleResult[]): Pr
 }
 
 function calculate(agreement: Agreement, totals: (request: TotalsRequest) => Totals): RuleResult[] {
-  return settleAgreement(agreement, totals, { minorUnits: minorUnitsOf(agreement.currency) });
+  // Positions store figures, not explanations: `rebates explain` recalculates with the steps.
+  return settleAgreement(agreement, totals, { minorUnits: minorUnitsOf(agreement.currency), explain: false });
 }
 
 /** Totals and positions of these agreements, from the stored lines; replaces what was stored for them. */

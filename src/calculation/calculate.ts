@@ -28,6 +28,17 @@ export interface CalculateOptions {
   /** Decimal places of the agreement currency's minor unit (2 for USD, 0 for JPY). */
   minorUnits: number;
   baselineWindow?: DateWindow;
+  /** Record the arithmetic for an explanation (default true); positions kept current never show it. */
+  explain?: boolean;
+}
+
+/** The steps of the arithmetic, built only when an explanation is wanted. */
+class Steps {
+  readonly list: CalculationStep[] = [];
+  constructor(private readonly explain: boolean) {}
+  add(make: () => CalculationStep): void {
+    if (this.explain) this.list.push(make());
+  }
 }
 
 const fmt = formatDecimal;
@@ -94,13 +105,7 @@ function wholeBase(rule: Rule, totals: Totals): { base: Decimal; name: string } 
     : { base: totals.amount, name: 'amount' };
 }
 
-function volumeRebate(
-  rule: Rule,
-  reached: number,
-  measure: Decimal,
-  totals: Totals,
-  steps: CalculationStep[],
-) {
+function volumeRebate(rule: Rule, reached: number, measure: Decimal, totals: Totals, steps: Steps) {
   const tiers = rule.tiers;
   const top = tiers[reached]!;
   const whole = wholeBase(rule, totals);
@@ -109,21 +114,25 @@ function volumeRebate(
     let total = Decimal.ZERO;
     for (let i = 0; i <= reached; i++) {
       total = total.add(tiers[i]!.rate);
-      steps.push({ label: `${tierName(i)} bonus`, formula: `${fmt(tiers[i]!.rate)}`, value: tiers[i]!.rate });
+      steps.add(() => ({
+        label: `${tierName(i)} bonus`,
+        formula: `${fmt(tiers[i]!.rate)}`,
+        value: tiers[i]!.rate,
+      }));
     }
     return total;
   };
   switch (rule.method) {
     case 'retroactive': {
       const value = applyRate(rule, top.rate, whole.base);
-      steps.push({
+      steps.add(() => ({
         label: `${tierName(reached)} rate on the whole ${whole.name}`,
         formula:
           rule.payout === 'lump_sum'
             ? `${fmt(top.rate)} lump sum`
             : `${rateText(rule, top.rate)} × ${fmt(whole.base)} = ${fmt(value)}`,
         value,
-      });
+      }));
       return value;
     }
     case 'incremental': {
@@ -132,11 +141,11 @@ function volumeRebate(
       for (const s of slices(tiers, reached, measure)) {
         const value = applyRate(rule, tiers[s.tier]!.rate, s.size);
         total = total.add(value);
-        steps.push({
+        steps.add(() => ({
           label: `${tierName(s.tier)} slice ${fmt(s.lower)} to ${fmt(s.upper)}`,
           formula: `${rateText(rule, tiers[s.tier]!.rate)} × ${fmt(s.size)} = ${fmt(value)}`,
           value,
-        });
+        }));
       }
       return total;
     }
@@ -146,18 +155,18 @@ function volumeRebate(
       for (const s of slices(tiers, reached - 1, measure)) {
         const value = applyRate(rule, tiers[s.tier]!.rate, s.size);
         total = total.add(value);
-        steps.push({
+        steps.add(() => ({
           label: `${tierName(s.tier)} slice ${fmt(s.lower)} to ${fmt(s.upper)}`,
           formula: `${rateText(rule, tiers[s.tier]!.rate)} × ${fmt(s.size)} = ${fmt(value)}`,
           value,
-        });
+        }));
       }
       const value = applyRate(rule, top.rate, whole.base);
-      steps.push({
+      steps.add(() => ({
         label: `${tierName(reached)} (highest reached) rate on the whole ${whole.name}`,
         formula: `${rateText(rule, top.rate)} × ${fmt(whole.base)} = ${fmt(value)}`,
         value,
-      });
+      }));
       return total.add(value);
     }
     case 'total': {
@@ -169,48 +178,42 @@ function volumeRebate(
         .slice(0, reached + 1)
         .map((t) => rateText(rule, t.rate))
         .join(' + ');
-      steps.push({
+      steps.add(() => ({
         label: `every reached tier's rate on the whole ${whole.name}`,
         formula: `(${rateList}) × ${fmt(whole.base)} = ${fmt(value)}`,
         value,
-      });
+      }));
       return value;
     }
   }
 }
 
-function growthRebate(
-  rule: Rule,
-  reached: number,
-  period: Totals,
-  baseline: Totals,
-  steps: CalculationStep[],
-) {
+function growthRebate(rule: Rule, reached: number, period: Totals, baseline: Totals, steps: Steps) {
   assert.ok(rule.growth, 'growth rule without growth settings');
   const tiers = rule.tiers;
   const top = tiers[reached]!;
   const excess = period.amount.sub(baseline.amount);
   if (rule.payout === 'lump_sum') {
-    steps.push({ label: `tier ${reached + 1} bonus`, formula: `${fmt(top.rate)}`, value: top.rate });
+    steps.add(() => ({ label: `tier ${reached + 1} bonus`, formula: `${fmt(top.rate)}`, value: top.rate }));
     return top.rate;
   }
   switch (rule.growth.apply) {
     case 'total': {
       const value = applyRate(rule, top.rate, period.amount);
-      steps.push({
+      steps.add(() => ({
         label: `tier ${reached + 1} rate on the whole period amount`,
         formula: `${rateText(rule, top.rate)} × ${fmt(period.amount)} = ${fmt(value)}`,
         value,
-      });
+      }));
       return value;
     }
     case 'increment': {
       const value = applyRate(rule, top.rate, excess);
-      steps.push({
+      steps.add(() => ({
         label: `tier ${reached + 1} rate on the growth over the baseline`,
         formula: `${rateText(rule, top.rate)} × (${fmt(period.amount)} − ${fmt(baseline.amount)}) = ${fmt(value)}`,
         value,
-      });
+      }));
       return value;
     }
     case 'banded': {
@@ -225,11 +228,11 @@ function growthRebate(
         const size = upper.sub(lower);
         const value = applyRate(rule, tiers[i]!.rate, size);
         total = total.add(value);
-        steps.push({
+        steps.add(() => ({
           label: `growth band ${i + 1} (${fmt(tiers[i]!.from)}%${next ? ` to ${fmt(next.from)}%` : ' and above'}) excess ${fmt(lower)} to ${fmt(upper)}`,
           formula: `${rateText(rule, tiers[i]!.rate)} × ${fmt(size)} = ${fmt(value)}`,
           value,
-        });
+        }));
       }
       return total;
     }
@@ -250,28 +253,29 @@ function nextTierGap(rule: Rule, reached: number, measure: Decimal, baselineAmou
   return { index, from: next.from, remaining: Decimal.max(Decimal.ZERO, next.from.sub(measure)) };
 }
 
-function mixConditionHolds(rule: Rule, totals: Totals, steps: CalculationStep[]): boolean {
+function mixConditionHolds(rule: Rule, totals: Totals, steps: Steps): boolean {
   const mix = rule.mix;
   if (mix === undefined) return true;
   let holds = true;
-  if (mix.minSharePercent !== undefined) {
+  const minShare = mix.minSharePercent;
+  if (minShare !== undefined) {
     const shareTimes100 = totals.mixAmount.mul(Decimal.HUNDRED);
-    const needed = mix.minSharePercent.mul(totals.amount);
+    const needed = minShare.mul(totals.amount);
     const ok = totals.amount.sign() > 0 && shareTimes100.gte(needed);
-    steps.push({
-      label: `mix: amount from ${mix.categories.join(', ')} must be at least ${fmt(mix.minSharePercent)}% of ${fmt(totals.amount)}`,
-      formula: `${fmt(totals.mixAmount)} × 100 ${ok ? '≥' : '<'} ${fmt(mix.minSharePercent)} × ${fmt(totals.amount)}${ok ? '' : ' (not met)'}`,
+    steps.add(() => ({
+      label: `mix: amount from ${mix.categories.join(', ')} must be at least ${fmt(minShare)}% of ${fmt(totals.amount)}`,
+      formula: `${fmt(totals.mixAmount)} × 100 ${ok ? '≥' : '<'} ${fmt(minShare)} × ${fmt(totals.amount)}${ok ? '' : ' (not met)'}`,
       value: totals.mixAmount,
-    });
+    }));
     holds &&= ok;
   }
   if (mix.minDistinctProducts !== undefined) {
     const ok = totals.mixDistinctProducts >= mix.minDistinctProducts;
-    steps.push({
+    steps.add(() => ({
       label: `mix: distinct products from ${mix.categories.join(', ')} must be at least ${mix.minDistinctProducts}`,
       formula: `${totals.mixDistinctProducts} ${ok ? '≥' : '<'} ${mix.minDistinctProducts}${ok ? '' : ' (not met)'}`,
       value: Decimal.fromInteger(totals.mixDistinctProducts),
-    });
+    }));
     holds &&= ok;
   }
   return holds;
@@ -296,28 +300,28 @@ export function calculateRule(
   const isGrowth = rule.type === 'growth';
   assert.ok(!isGrowth || input.baseline !== undefined, 'growth rule needs baseline totals');
   const measure = rule.basis === 'quantity' ? totals.quantity : totals.amount;
-  const steps: CalculationStep[] = [];
-  steps.push({
+  const steps = new Steps(options.explain ?? true);
+  steps.add(() => ({
     label: `measure (${rule.basis} of ${totals.lineCount} qualifying lines)`,
     formula: fmt(measure),
     value: measure,
-  });
+  }));
 
   let tierIndex: number;
   if (isGrowth) {
-    steps.push({
+    steps.add(() => ({
       label: `baseline amount (${baseline.lineCount} lines)`,
       formula: fmt(baseline.amount),
       value: baseline.amount,
-    });
+    }));
     tierIndex = reachedGrowthTierIndex(rule.tiers, totals.amount, baseline.amount);
     if (baseline.amount.sign() > 0) {
       const growthTimes100 = totals.amount.sub(baseline.amount).mul(Decimal.HUNDRED);
-      steps.push({
+      steps.add(() => ({
         label: 'growth over the baseline',
         formula: `(${fmt(totals.amount)} − ${fmt(baseline.amount)}) ÷ ${fmt(baseline.amount)} = ${formatGrowthPercent(growthTimes100, baseline.amount)}%`,
         value: totals.amount.sub(baseline.amount),
-      });
+      }));
     }
   } else {
     tierIndex = reachedTierIndex(rule.tiers, measure);
@@ -325,23 +329,24 @@ export function calculateRule(
 
   let outcome: RuleOutcome = 'earned';
   let rawRebate = Decimal.ZERO;
-  if (rule.minimumVolume !== undefined && measure.lt(rule.minimumVolume)) {
+  const minimumVolume = rule.minimumVolume;
+  if (minimumVolume !== undefined && measure.lt(minimumVolume)) {
     outcome = 'below_minimum_volume';
-    steps.push({
+    steps.add(() => ({
       label: 'minimum volume not reached: nothing is earned',
-      formula: `${fmt(measure)} < ${fmt(rule.minimumVolume)}`,
+      formula: `${fmt(measure)} < ${fmt(minimumVolume)}`,
       value: Decimal.ZERO,
-    });
+    }));
   } else if (isGrowth && baseline.amount.sign() <= 0) {
     outcome = 'no_baseline';
-    steps.push({
+    steps.add(() => ({
       label: 'no positive baseline: growth cannot be measured',
       formula: '0',
       value: Decimal.ZERO,
-    });
+    }));
   } else if (tierIndex < 0) {
     outcome = 'no_tier_reached';
-    steps.push({ label: 'no tier reached', formula: '0', value: Decimal.ZERO });
+    steps.add(() => ({ label: 'no tier reached', formula: '0', value: Decimal.ZERO }));
   } else if (!mixConditionHolds(rule, totals, steps)) {
     outcome = 'mix_condition_not_met';
   } else {
@@ -352,34 +357,37 @@ export function calculateRule(
 
   let value = rawRebate;
   if (value.sign() < 0) {
-    steps.push({
+    steps.add(() => ({
       label: 'a negative rebate is not charged back: clamped to zero',
       formula: '0',
       value: Decimal.ZERO,
-    });
+    }));
     value = Decimal.ZERO;
   }
-  if (rule.cap !== undefined && value.gt(rule.cap)) {
-    steps.push({ label: 'cap', formula: `${fmt(value)} capped at ${fmt(rule.cap)}`, value: rule.cap });
-    value = rule.cap;
+  const cap = rule.cap;
+  if (cap !== undefined && value.gt(cap)) {
+    const uncapped = value;
+    steps.add(() => ({ label: 'cap', formula: `${fmt(uncapped)} capped at ${fmt(cap)}`, value: cap }));
+    value = cap;
     outcome = 'capped';
   }
   const rounded = value.roundHalfAwayFromZero(options.minorUnits);
   if (!rounded.eq(value)) {
-    steps.push({
+    steps.add(() => ({
       label: `rounded half away from zero to ${options.minorUnits} places`,
       formula: `${fmt(value)} → ${fmt(rounded)}`,
       value: rounded,
-    });
+    }));
   }
   let rebate = rounded;
   let heldRebate = Decimal.ZERO;
-  if (rule.minimumPayout !== undefined && rounded.sign() > 0 && rounded.lt(rule.minimumPayout)) {
-    steps.push({
+  const minimumPayout = rule.minimumPayout;
+  if (minimumPayout !== undefined && rounded.sign() > 0 && rounded.lt(minimumPayout)) {
+    steps.add(() => ({
       label: 'below the minimum payout: held, not paid',
-      formula: `${fmt(rounded)} < ${fmt(rule.minimumPayout)}`,
+      formula: `${fmt(rounded)} < ${fmt(minimumPayout)}`,
       value: Decimal.ZERO,
-    });
+    }));
     heldRebate = rounded;
     rebate = Decimal.ZERO.roundHalfAwayFromZero(options.minorUnits);
     outcome = 'held_below_minimum_payout';
@@ -401,7 +409,7 @@ export function calculateRule(
     rebate,
     heldRebate,
     outcome,
-    steps,
+    steps: steps.list,
   };
   if (options.baselineWindow) result.baselineWindow = options.baselineWindow;
   const gap = nextTierGap(rule, tierIndex, isGrowth ? totals.amount : measure, baseline.amount);

@@ -17,6 +17,8 @@ export interface SettleAgreementOptions {
   minorUnits: number;
   /** Lines dated after this day are ignored and periods starting after it are skipped. */
   asOf?: string;
+  /** Record each result's arithmetic steps (default true). */
+  explain?: boolean;
 }
 
 /** The windows whose totals `settleAgreement` will ask for, so a caller can fetch them in one batch. */
@@ -62,6 +64,7 @@ export function settleAgreement(
         calculateRule(agreement, rule, period, input, {
           minorUnits: options.minorUnits,
           ...(baseline ? { baselineWindow: baseline } : {}),
+          ...(options.explain === false ? { explain: false } : {}),
         }),
       );
     }

@@ -255,7 +255,7 @@ describe('properties of the calculation', () => {
     );
   });
 
-  test('(e) the rebate has exactly minorUnits places, is ≥ 0, and ≤ cap when capped', () => {
+  test('(e) the rebate has exactly minorUnits places, is ≥ 0, and ≤ cap when capped; the same without steps', () => {
     const ruleArb = fc
       .record({
         type: fc.constantFrom<RuleType>('volume', 'growth', 'mix', 'target'),
@@ -304,6 +304,12 @@ describe('properties of the calculation', () => {
       fc.property(ruleArb, totalsArb, totalsArb, ({ rule, minorUnits }, period, baseline) => {
         const r = rebateOf(rule, period, rule.type === 'growth' ? baseline : undefined, minorUnits);
         outcomes.add(r.outcome);
+        // Without the explanation (positions kept current): the same result, no steps.
+        const input = { period, ...(rule.type === 'growth' ? { baseline } : {}) };
+        const bare = calculateRule(AGREEMENT, rule, PERIOD, input, { minorUnits, explain: false });
+        assert.ok(r.steps.length > 0);
+        assert.equal(bare.steps.length, 0);
+        assert.deepEqual({ ...bare, steps: r.steps }, r);
         assert.equal(r.rebate.scale, minorUnits, `rebate ${r.rebate} at scale ${r.rebate.scale}`);
         assert.ok(r.rebate.sign() >= 0, `negative rebate ${r.rebate}`);
         if (rule.cap !== undefined) assert.ok(r.rebate.lte(rule.cap), `rebate ${r.rebate} > cap ${rule.cap}`);
