@@ -257,13 +257,17 @@ function windowTotals(
   let lineCount = 0;
   const mixCategories = new Set(request.rule.mix?.categories ?? []);
   const scopeCategories = categoriesOfScope(request);
+  /** Adds a cell the window and scope cover (to the mix amount too when its products are in the mix). */
+  const count = (cell: Cell | undefined, inMix: boolean) => {
+    if (!cell) return;
+    quantity = quantity.add(cell.quantity);
+    amount = amount.add(cell.amount);
+    lineCount += cell.lines;
+    if (inMix) mixAmount = mixAmount.add(cell.amount);
+  };
   if (scopeCategories === 'all') {
     for (let b = first; b <= last; b++) {
-      const cell = byBucket.get(`${prefix}${b}`);
-      if (!cell) continue;
-      quantity = quantity.add(cell.quantity);
-      amount = amount.add(cell.amount);
-      lineCount += cell.lines;
+      count(byBucket.get(`${prefix}${b}`), false);
     }
     for (const category of mixCategories) {
       for (let b = first; b <= last; b++) {
@@ -274,24 +278,14 @@ function windowTotals(
   } else if (scopeCategories !== undefined) {
     for (const category of scopeCategories) {
       for (let b = first; b <= last; b++) {
-        const cell = byCategory.get(`${prefix}${category}\u0000${b}`);
-        if (!cell) continue;
-        quantity = quantity.add(cell.quantity);
-        amount = amount.add(cell.amount);
-        lineCount += cell.lines;
-        if (mixCategories.has(category)) mixAmount = mixAmount.add(cell.amount);
+        count(byCategory.get(`${prefix}${category}\u0000${b}`), mixCategories.has(category));
       }
     }
   } else {
     for (const sku of filter.skus ?? []) {
       const inMix = mixCategories.has(categoryOfSku(sku) ?? '');
       for (let b = first; b <= last; b++) {
-        const cell = bySku.get(`${prefix}${sku}\u0000${b}`);
-        if (!cell) continue;
-        quantity = quantity.add(cell.quantity);
-        amount = amount.add(cell.amount);
-        lineCount += cell.lines;
-        if (inMix) mixAmount = mixAmount.add(cell.amount);
+        count(bySku.get(`${prefix}${sku}\u0000${b}`), inMix);
       }
     }
   }
