@@ -971,20 +971,26 @@ export async function openCsvSource(file: string, options: CsvSourceOptions): Pr
     throw error;
   }
   let started = false;
+  const batches = (): AsyncIterable<SourceItem[]> => {
+    assert.ok(!started, 'a source is read once');
+    started = true;
+    return readBatches(reader, build);
+  };
   return {
     file,
     header: reader.headerRecord.raw,
     totalBytes,
     bytesRead: () => reader.bytesRead,
-    items(): AsyncIterable<SourceItem> {
-      assert.ok(!started, 'a source is read once');
-      started = true;
-      return readItems(reader, build);
-    },
+    items: () => eachItem(batches()),
+    batches,
   };
 }
 
-async function* readItems(reader: CsvFileReader, build: RowBuilder): AsyncGenerator<SourceItem> {
+async function* eachItem(batches: AsyncIterable<SourceItem[]>): AsyncGenerator<SourceItem> {
+  for await (const batch of batches) yield* batch;
+}
+
+async function* readBatches(reader: CsvFileReader, build: RowBuilder): AsyncGenerator<SourceItem[]> {
   const names = reader.headerRecord.names;
   let out: SourceItem[] = [];
   reader.start({
@@ -1004,7 +1010,7 @@ async function* readItems(reader: CsvFileReader, build: RowBuilder): AsyncGenera
       if (out.length > 0) {
         const batch = out;
         out = [];
-        for (const item of batch) yield item;
+        yield batch;
       }
       if (!(await reader.pump()) && out.length === 0) return;
     }

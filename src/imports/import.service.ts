@@ -22,7 +22,13 @@ import {
   IMPORT_ROWS_PER_BATCH_MAX,
   PROBLEMS_PRINTED_MAX,
 } from '../shared/limits.ts';
-import { createIndexes, dropSecondaryIndexes, estimatedRows, insertNewRows } from '../store/bulk-insert.ts';
+import {
+  type CopyState,
+  copyNewRows,
+  createIndexes,
+  dropSecondaryIndexes,
+  estimatedRows,
+} from '../store/bulk-insert.ts';
 import type { Database, Store } from '../store/database.ts';
 import { transactionImport } from '../transactions/transactions.schema.ts';
 import { openCsvSource } from './csv-source.ts';
@@ -197,6 +203,7 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
     // Decided before the first write: a load at least as large as the table builds
     // its secondary indexes once at the end rather than row by row.
     let droppedIndexes: string[] | undefined;
+    const copyState: CopyState = { tryCopy: true };
     const decideLoadMode = async () => {
       if (droppedIndexes !== undefined) return;
       // The file's size over the average size of the rows read so far (the reader reads ahead).
@@ -208,11 +215,13 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
           : [];
     };
     const write = async (firstByKey: Map<string, Item>, repeats: Item[]) => {
-      const statuses = await insertNewRows(
+      const statuses = await copyNewRows(
+        store,
         db,
         spec.table,
         [...firstByKey.values()].map((i) => i.columns),
         importId,
+        copyState,
       );
       for (const item of firstByKey.values()) {
         const status = statuses.get(item.key);
@@ -258,20 +267,22 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
       // Keeps an early failure from going unhandled while the next batch is read.
       writing.catch(() => undefined);
     };
-    for await (const item of source.items()) {
-      summary.read += 1;
-      if (!item.ok) {
-        summary.rejected += 1;
-        await report(item.problem, item.problem.raw);
-        continue;
+    for await (const items of source.batches()) {
+      for (const item of items) {
+        summary.read += 1;
+        if (!item.ok) {
+          summary.rejected += 1;
+          await report(item.problem, item.problem.raw);
+          continue;
+        }
+        const checked = spec.check(item.row.values, references);
+        if (!checked.ok) {
+          await rejectRow(item.row, checked.problems);
+          continue;
+        }
+        batch.push({ row: item.row, key: checked.key, columns: checked.columns });
+        if (batch.length >= IMPORT_ROWS_PER_BATCH_MAX) await flush();
       }
-      const checked = spec.check(item.row.values, references);
-      if (!checked.ok) {
-        await rejectRow(item.row, checked.problems);
-        continue;
-      }
-      batch.push({ row: item.row, key: checked.key, columns: checked.columns });
-      if (batch.length >= IMPORT_ROWS_PER_BATCH_MAX) await flush();
     }
     await flush();
     await writing;

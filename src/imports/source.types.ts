@@ -34,8 +34,10 @@ export interface RecordSource {
   totalBytes: number;
   /** Bytes of the file consumed so far, for a progress bar. */
   bytesRead(): number;
-  /** The records after the header; may be iterated once. */
+  /** The records after the header; may be iterated once (this or `batches`). */
   items(): AsyncIterable<SourceItem>;
+  /** The same records, in the runs they are read in (one await per run, not per record). */
+  batches(): AsyncIterable<SourceItem[]>;
 }
 
 /** The canonical fields of one kind of record. */

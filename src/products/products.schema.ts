@@ -27,7 +27,7 @@ export const productImport: ImportSpec = {
     return {
       ok: true,
       key: sku!,
-      columns: [sku!, name!, category!, listPrice?.toString() ?? null, JSON.stringify(attributes)],
+      columns: [sku!, name!, category!, listPrice ?? null, JSON.stringify(attributes)],
     };
   },
 };

@@ -1,6 +1,7 @@
 // Proves that Decimal parses and prints exactly, adds and multiplies without binary floating-point error, rounds half away from zero, and rejects malformed text.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
 import { DECIMAL_INPUT_SCALE_MAX, DECIMAL_TEXT_LENGTH_MAX, Decimal } from './decimal.ts';
 
 const d = (text: string) => Decimal.parse(text);
@@ -229,5 +230,53 @@ describe('Decimal constructors', () => {
     assert.throws(() => Decimal.of(1n, 1.5));
     assert.throws(() => Decimal.fromInteger(1.5));
     assert.throws(() => Decimal.fromInteger(2 ** 53));
+  });
+});
+
+describe('Decimal.canonicalText', () => {
+  // Decimal-looking text: signs, leading and trailing zeros, long fractions, stray characters.
+  const decimalish = fc
+    .tuple(
+      fc.constantFrom('', '-', '+', '--'),
+      fc.stringMatching(/^[0-9]{0,16}$/),
+      fc.option(fc.stringMatching(/^[0-9]{0,14}$/)),
+      fc.constantFrom('', '', '', ' ', 'x', '.'),
+    )
+    .map(
+      ([sign, whole, fraction, tail]) => `${sign}${whole}${fraction === null ? '' : `.${fraction}`}${tail}`,
+    );
+
+  test('is what parsing and printing give, for any text', () => {
+    fc.assert(
+      fc.property(fc.oneof(decimalish, fc.string()), (text) => {
+        assert.equal(Decimal.canonicalText(text), Decimal.tryParse(text)?.toString());
+      }),
+      { numRuns: 5000 },
+    );
+    for (const text of [
+      '-0',
+      '-0.00',
+      '+5',
+      '007',
+      '0.50',
+      '-0.50',
+      '1.',
+      '.5',
+      '1e3',
+      `1.${'0'.repeat(13)}`,
+    ]) {
+      assert.equal(Decimal.canonicalText(text), Decimal.tryParse(text)?.toString(), text);
+    }
+  });
+
+  test("its significant scale is the parsed value's", () => {
+    fc.assert(
+      fc.property(decimalish, (text) => {
+        const canonical = Decimal.canonicalText(text);
+        if (canonical === undefined) return;
+        assert.equal(Decimal.significantScaleOfText(canonical), Decimal.parse(canonical).significantScale());
+      }),
+      { numRuns: 5000 },
+    );
   });
 });

@@ -11,6 +11,8 @@ export const DECIMAL_TEXT_LENGTH_MAX = 40;
 export const DECIMAL_INPUT_SCALE_MAX = 12;
 
 const DECIMAL_PATTERN = /^([+-])?(\d+)(?:\.(\d+))?$/;
+// Text that is already what toString prints: no plus sign, no leading zeros, no negative zero.
+const CANONICAL_PATTERN = /^(?:-(?!0(?:\.0*)?$))?(?:0|[1-9]\d*)(?:\.\d{1,12})?$/;
 const POWERS: bigint[] = [];
 function pow10(n: number): bigint {
   assert.ok(Number.isInteger(n) && n >= 0, 'pow10 needs a non-negative integer');
@@ -51,6 +53,24 @@ export class Decimal {
     if (fraction.length > DECIMAL_INPUT_SCALE_MAX) return undefined;
     const units = BigInt((m[2] ?? '0') + fraction);
     return new Decimal(m[1] === '-' ? -units : units, fraction.length);
+  }
+
+  /**
+   * `tryParse(text)?.toString()` without building the value: imports check
+   * every amount of every line, and nearly all are written canonically already.
+   */
+  static canonicalText(text: string): string | undefined {
+    if (text.length <= DECIMAL_TEXT_LENGTH_MAX && CANONICAL_PATTERN.test(text)) return text;
+    return Decimal.tryParse(text)?.toString();
+  }
+
+  /** `parse(text).significantScale()` for text as `canonicalText` returns it. */
+  static significantScaleOfText(canonical: string): number {
+    const point = canonical.indexOf('.');
+    if (point === -1) return 0;
+    let end = canonical.length;
+    while (end > point + 1 && canonical.charCodeAt(end - 1) === 48) end -= 1;
+    return end - point - 1;
   }
 
   static parse(text: string): Decimal {

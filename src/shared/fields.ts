@@ -42,26 +42,31 @@ export class FieldChecker {
     return value;
   }
 
-  decimal(field: string, options: { required: boolean; minimum?: Decimal }): Decimal | undefined {
+  /** The value's canonical text (as Decimal prints it), or undefined. */
+  decimal(field: string, options: { required: boolean; minimum?: Decimal }): string | undefined {
     const text = this.values[field] ?? '';
     if (text === '')
       return options.required ? this.fail(field, 'missing_value', `${field} is required`) : undefined;
-    const value = Decimal.tryParse(text);
+    const value = Decimal.canonicalText(text);
     const code = `bad_${field}`;
     if (value === undefined) return this.fail(field, code, `${field} "${text}" is not a decimal number`);
-    if (options.minimum !== undefined && value.lt(options.minimum)) {
+    if (options.minimum !== undefined && Decimal.parse(value).lt(options.minimum)) {
       return this.fail(field, code, `${field} ${text} is below ${options.minimum.toString()}`);
     }
     return value;
   }
 
-  money(field: string, currency: string | undefined, options: { required: boolean }): Decimal | undefined {
+  money(field: string, currency: string | undefined, options: { required: boolean }): string | undefined {
     const value = this.decimal(field, options);
-    if (value !== undefined && currency !== undefined && value.significantScale() > minorUnitsOf(currency)) {
+    if (
+      value !== undefined &&
+      currency !== undefined &&
+      Decimal.significantScaleOfText(value) > minorUnitsOf(currency)
+    ) {
       return this.fail(
         field,
         'amount_has_too_many_decimals',
-        `${field} ${value.toString()} has more decimals than ${currency} allows (${minorUnitsOf(currency)})`,
+        `${field} ${value} has more decimals than ${currency} allows (${minorUnitsOf(currency)})`,
       );
     }
     return value;

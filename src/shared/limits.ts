@@ -1,7 +1,7 @@
 // Every input is bounded. These are the limits, named once.
 
-/** Rows inserted per statement during an import: large enough to amortise round trips, small enough to bound memory. */
-export const IMPORT_ROWS_PER_BATCH_MAX = 5_000;
+/** Rows written per COPY (or insert) during an import: large enough to amortise round trips and savepoints, small enough to bound memory. */
+export const IMPORT_ROWS_PER_BATCH_MAX = 20_000;
 /** Longest CSV record accepted (bytes); longer ones are reported as malformed. */
 export const CSV_RECORD_LENGTH_MAX = 64 * 1024;
 /** Longest identifier (partner id, sku, line id, agreement id). */

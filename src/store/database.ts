@@ -1,8 +1,10 @@
 // Opening the store: PGlite (PostgreSQL in WebAssembly, persisted in a data
 // directory) by default, or a PostgreSQL server when a database URL is given.
 // Both speak the same SQL, so everything above this file is written once.
+import assert from 'node:assert/strict';
 import { createReadStream, mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PGlite, types as pgliteTypes } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
@@ -31,6 +33,12 @@ export interface Store {
   schema: string;
   /** Loads a CSV file with a header into a table with PostgreSQL's COPY (used to measure the bare load speed). */
   copyCsv(table: string, file: string): Promise<void>;
+  /**
+   * Copies rows, as the text of COPY's text format (see `copyText` in bulk-insert.ts), into
+   * columns of a table on the connection `trx` runs on: `trx` is a transaction
+   * of this store's `db`, so the rows are written, or rolled back, with it.
+   */
+  copyRows(trx: Database, table: string, columns: readonly string[], text: string): Promise<void>;
   /**
    * On a server: two connections of their own, for reading side by side with a
    * transaction that holds a connection of `db`'s pool (see `parallelReaders`).
@@ -63,6 +71,7 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
   let location: string;
   let runScript: ScriptRunner | undefined;
   let copyCsv: Store['copyCsv'];
+  let copyRows: Store['copyRows'];
   let readers: Database | undefined;
   if (options.databaseUrl) {
     const passthrough = (value: string) => value;
@@ -79,6 +88,11 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
         },
       });
     const pool = poolOf(4);
+    // Kysely does not hand out the client under a transaction, and COPY needs it:
+    // the pool's clients are found again by their server process id.
+    const clients = new Map<number, pg.PoolClient>();
+    pool.on('connect', (client) => clients.set(processIdOf(client), client as pg.PoolClient));
+    pool.on('remove', (client) => clients.delete(processIdOf(client)));
     db = new Kysely<StoreSchema>({ dialect: new PostgresDialect({ pool }) });
     // A pool apart: readers never wait for a connection held by a transaction waiting for them.
     readers = new Kysely<StoreSchema>({ dialect: new PostgresDialect({ pool: poolOf(2) }) });
@@ -94,6 +108,18 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
       } finally {
         client.release();
       }
+    };
+    const clientOf = new WeakMap<Database, pg.PoolClient>();
+    copyRows = async (trx, table, columns, text) => {
+      let client = clientOf.get(trx);
+      if (client === undefined) {
+        const found = await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(trx);
+        client = clients.get(Number(found.rows[0]!.pid));
+        assert.ok(client, 'copyRows runs inside a transaction of this store');
+        clientOf.set(trx, client);
+      }
+      const target = client.query(copyFrom(`COPY ${copyTarget(table, columns)} FROM STDIN`));
+      await pipeline(Readable.from([text]), target);
     };
   } else {
     if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
@@ -117,6 +143,12 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
         },
       );
     };
+    copyRows = async (_trx, table, columns, text) => {
+      // One connection: the transaction's statements and this COPY share it.
+      await pglite.query(`COPY ${copyTarget(table, columns)} FROM '/dev/blob'`, [], {
+        blob: new Blob([text]),
+      });
+    };
     kind = 'pglite';
     location = options.dataDir ?? 'memory';
   }
@@ -135,7 +167,16 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
     await db.destroy();
     await readers?.destroy();
   };
-  return { db, kind, location, schema, copyCsv, ...(readers ? { readers } : {}), close };
+  return { db, kind, location, schema, copyCsv, copyRows, ...(readers ? { readers } : {}), close };
+}
+
+function processIdOf(client: pg.Client): number {
+  return (client as unknown as { processID: number }).processID;
+}
+
+function copyTarget(table: string, columns: readonly string[]): string {
+  const quoted = (name: string) => `"${name.replaceAll('"', '""')}"`;
+  return `${quoted(table)} (${columns.map(quoted).join(', ')})`;
 }
 
 /**

@@ -1,0 +1,22 @@
+// Proves that calendar arithmetic on ISO dates agrees with the JavaScript calendar across leap years and centuries.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { daysInMonth, isIsoDate } from './dates.ts';
+
+describe('daysInMonth and isIsoDate', () => {
+  test('agree with the calendar of Date for every month of 1899 to 2401', () => {
+    for (let year = 1899; year <= 2401; year++) {
+      for (let month = 1; month <= 12; month++) {
+        const expected = new Date(Date.UTC(year, month, 0)).getUTCDate();
+        assert.equal(daysInMonth(year, month), expected, `${year}-${month}`);
+      }
+    }
+    assert.equal(isIsoDate('2024-02-29'), true);
+    assert.equal(isIsoDate('2100-02-29'), false);
+    assert.equal(isIsoDate('2000-02-29'), true);
+    assert.equal(isIsoDate('2025-04-31'), false);
+    assert.equal(isIsoDate('2025-13-01'), false);
+    assert.equal(isIsoDate('1899-12-31'), false);
+    assert.throws(() => daysInMonth(2025, 13));
+  });
+});
