@@ -1,16 +1,19 @@
 // Accrual positions: what every rule of every settled agreement has earned to
 // date, per period, kept current as lines arrive.
 //
-// - An import of transaction lines adds its new lines to the stored window
-//   totals (accrual_totals) and recalculates the positions of the agreements
-//   they touch, in the same database transaction that stores the lines: a
-//   position is never behind the lines it was calculated from.
-// - Importing agreements builds their totals and positions from the stored lines.
-// - `rebuildAccruals` recalculates everything from the stored lines: the full
+// - The store keeps the totals of every window a rule is measured over
+//   (accrual_totals). An import of transaction lines adds its new lines to them
+//   in the same database transaction that stores the lines: the totals are
+//   never behind or ahead of the stored lines.
+// - A position is calculated from those totals when it is read: one calculation
+//   of the core per agreement read, instead of a write per agreement touched by
+//   every batch of lines (decision 0008).
+// - Importing agreements builds their totals from the stored lines.
+// - `rebuildAccruals` recalculates every total from the stored lines: the full
 //   recalculation after agreements are amended retroactively, or a check.
 //
 // The calculation is the core's (settleAgreement); this module only decides
-// which totals change and stores the outcome.
+// which totals change.
 import { sql } from 'kysely';
 import type { StoredAgreement } from '../agreements/agreements.repository.ts';
 import { loadAgreements } from '../agreements/agreements.repository.ts';
@@ -31,7 +34,7 @@ import { Decimal } from '../shared/decimal.ts';
 import { ACCRUAL_INCREMENTAL_LINES_MAX } from '../shared/limits.ts';
 import type { Database, Store } from '../store/database.ts';
 
-/** Serialises position updates: two imports touching one agreement must not overwrite each other's position. */
+/** Serialises totals updates: two imports touching one window must not overwrite each other's totals. */
 const ACCRUAL_LOCK_KEY = 7_202_611;
 
 /** The settled agreements, the master data and a line matcher over all their windows. */
@@ -88,13 +91,13 @@ async function accrualIndex(store: Store, db: Database): Promise<AccrualIndex> {
       master.products,
     ),
   };
-  // Agreements stored before their positions were kept (or by an older version) get them now.
-  const withPositions = new Set(
-    (await db.selectFrom('accrual_positions').select('agreement_id').distinct().execute()).map(
+  // Agreements stored before their totals were kept (or by an older version) get them now.
+  const withTotals = new Set(
+    (await db.selectFrom('accrual_totals').select('agreement_id').distinct().execute()).map(
       (r) => r.agreement_id,
     ),
   );
-  const missing = agreements.filter((a) => !withPositions.has(a.id));
+  const missing = agreements.filter((a) => !withTotals.has(a.id));
   if (missing.length > 0) {
     // Not cached yet: the transaction writing them may still be rolled back.
     await writeAccruals(db, missing, master);
@@ -104,54 +107,12 @@ async function accrualIndex(store: Store, db: Database): Promise<AccrualIndex> {
   return index;
 }
 
-function positionRow(result: RuleResult) {
-  return [
-    result.agreementId,
-    result.ruleId,
-    result.period.start,
-    result.period.end,
-    result.currency,
-    String(result.lineCount),
-    result.quantity.toString(),
-    result.amount.toString(),
-    result.baselineAmount.toString(),
-    result.measure.toString(),
-    String(result.tierIndex),
-    result.rebate.toString(),
-    result.heldRebate.toString(),
-    result.outcome,
-    result.nextTier?.from.toString() ?? null,
-    result.nextTier?.remaining.toString() ?? null,
-  ];
-}
-
-/** Replaces the stored positions of these results' agreements and rules. */
-async function upsertPositions(db: Database, results: readonly RuleResult[]): Promise<void> {
-  for (let i = 0; i < results.length; i += 5_000) {
-    const rows = results.slice(i, i + 5_000).map(positionRow);
-    const column = (j: number) => rows.map((r) => r[j] ?? null);
-    await sql`
-      INSERT INTO accrual_positions (agreement_id, rule_id, period_start, period_end, currency, line_count, quantity,
-        amount, baseline_amount, measure, tier_index, rebate, held_rebate, outcome, next_tier_from, next_tier_remaining)
-      SELECT * FROM unnest(${column(0)}::text[], ${column(1)}::text[], ${column(2)}::date[], ${column(3)}::date[],
-        ${column(4)}::text[], ${column(5)}::bigint[], ${column(6)}::numeric[], ${column(7)}::numeric[],
-        ${column(8)}::numeric[], ${column(9)}::numeric[], ${column(10)}::int[], ${column(11)}::numeric[],
-        ${column(12)}::numeric[], ${column(13)}::text[], ${column(14)}::numeric[], ${column(15)}::numeric[])
-      ON CONFLICT (agreement_id, rule_id, period_start) DO UPDATE SET
-        period_end = excluded.period_end, currency = excluded.currency, line_count = excluded.line_count,
-        quantity = excluded.quantity, amount = excluded.amount, baseline_amount = excluded.baseline_amount,
-        measure = excluded.measure, tier_index = excluded.tier_index, rebate = excluded.rebate,
-        held_rebate = excluded.held_rebate, outcome = excluded.outcome, next_tier_from = excluded.next_tier_from,
-        next_tier_remaining = excluded.next_tier_remaining, updated_at = now()`.execute(db);
-  }
-}
-
 function calculate(agreement: Agreement, totals: (request: TotalsRequest) => Totals): RuleResult[] {
-  // Positions store figures, not explanations: `rebates explain` recalculates with the steps.
+  // Positions are figures, not explanations: `rebates explain` recalculates with the steps.
   return settleAgreement(agreement, totals, { minorUnits: minorUnitsOf(agreement.currency), explain: false });
 }
 
-/** Totals and positions of these agreements, from the stored lines; replaces what was stored for them. */
+/** Totals of these agreements from the stored lines, replacing what was stored; returns their positions. */
 async function writeAccruals(
   db: Database,
   agreements: readonly Agreement[],
@@ -169,7 +130,6 @@ async function writeAccruals(
   );
   const ids = agreements.map((a) => a.id);
   await sql`DELETE FROM accrual_totals WHERE agreement_id = ANY(${ids}::text[])`.execute(db);
-  await sql`DELETE FROM accrual_positions WHERE agreement_id = ANY(${ids}::text[])`.execute(db);
   for (let i = 0; i < requests.length; i += 5_000) {
     const slice = requests.slice(i, i + 5_000);
     const t = slice.map((r) => totals.get(r)!);
@@ -186,14 +146,12 @@ async function writeAccruals(
   }
   // settleAgreement asks with request objects of its own: match them by key.
   const byKey = new Map(requests.map((r) => [keyOf(r), totals.get(r)!]));
-  const positions = agreements.flatMap((a) => calculate(a, (request) => byKey.get(keyOf(request))!));
-  await upsertPositions(db, positions);
-  return positions;
+  return agreements.flatMap((a) => calculate(a, (request) => byKey.get(keyOf(request))!));
 }
 
 /**
- * Recalculates the totals and positions of every settled agreement (or the
- * given ones) from the stored lines, in one transaction. `readers`
+ * Recalculates the totals of every settled agreement (or the given ones) from
+ * the stored lines, in one transaction, and returns their positions. `readers`
  * (`parallelReaders`) lets the lines be read on other connections side by side;
  * only when `db`'s transaction has not changed lines, products or partners.
  */
@@ -207,12 +165,10 @@ export async function rebuildAccruals(
     const agreements = settled(await loadAgreements(trx, agreementIds));
     if (agreementIds === undefined) {
       await sql`DELETE FROM accrual_totals`.execute(trx);
-      await sql`DELETE FROM accrual_positions`.execute(trx);
     } else {
-      // Agreements no longer settled (drafts, cancelled) keep no position.
+      // Agreements no longer settled (drafts, cancelled) keep no totals.
       const unsettled = agreementIds.filter((id) => !agreements.some((a) => a.id === id));
       await sql`DELETE FROM accrual_totals WHERE agreement_id = ANY(${unsettled}::text[])`.execute(trx);
-      await sql`DELETE FROM accrual_positions WHERE agreement_id = ANY(${unsettled}::text[])`.execute(trx);
     }
     return writeAccruals(trx, agreements, await loadMasterData(trx), readers);
   };
@@ -233,17 +189,19 @@ export function lineFromColumns(columns: readonly (string | null)[]): Line {
 }
 
 /**
- * Adds newly stored lines to the accruals, inside the transaction that stored
- * them. `lines` undefined means too many to add one by one: every position is
- * rebuilt from the stored lines instead (one pass over them). Returns the
- * positions that changed.
+ * Adds newly stored lines to the window totals, inside the transaction that
+ * stored them. `lines` undefined means too many to add one by one: every total
+ * is rebuilt from the stored lines instead (one pass over them). Returns the
+ * agreements whose positions changed.
  */
 export async function addLinesToAccruals(
   store: Store,
   db: Database,
   lines: readonly Line[] | undefined,
-): Promise<RuleResult[]> {
-  if (lines === undefined || lines.length > ACCRUAL_INCREMENTAL_LINES_MAX) return rebuildAccruals(db);
+): Promise<string[]> {
+  if (lines === undefined || lines.length > ACCRUAL_INCREMENTAL_LINES_MAX) {
+    return [...new Set((await rebuildAccruals(db)).map((p) => p.agreementId))];
+  }
   if (lines.length === 0) return [];
   const index = await accrualIndex(store, db);
   const { deltas, retotal } = index.matcher.deltas(lines);
@@ -254,7 +212,7 @@ export async function addLinesToAccruals(
     const d = requests.map((r) => deltas.get(r)!);
     await sql`
       UPDATE accrual_totals t SET line_count = t.line_count + d.line_count, quantity = t.quantity + d.quantity,
-        amount = t.amount + d.amount, mix_amount = t.mix_amount + d.mix_amount
+        amount = t.amount + d.amount, mix_amount = t.mix_amount + d.mix_amount, updated_at = now()
       FROM unnest(${requests.map((r) => r.agreement.id)}::text[], ${requests.map((r) => r.rule.id)}::text[],
         ${requests.map((r) => r.role)}::text[], ${requests.map((r) => r.window.start)}::date[],
         ${requests.map((r) => r.window.end)}::date[], ${d.map((x) => String(x.lineCount))}::bigint[],
@@ -274,6 +232,7 @@ export async function addLinesToAccruals(
         amount: totals.amount.toString(),
         mix_amount: totals.mixAmount.toString(),
         mix_distinct_products: totals.mixDistinctProducts,
+        updated_at: sql`now()`,
       })
       .where('agreement_id', '=', request.agreement.id)
       .where('rule_id', '=', request.rule.id)
@@ -282,13 +241,7 @@ export async function addLinesToAccruals(
       .where('window_end', '=', request.window.end)
       .execute();
   }
-  const affected = [...new Set([...deltas.keys(), ...retotal].map((r) => r.agreement.id))];
-  const stored = await loadTotals(db, affected);
-  const positions = affected.flatMap((id) =>
-    calculate(index.agreements.get(id)!, (request) => stored.get(keyOf(request)) ?? EMPTY),
-  );
-  await upsertPositions(db, positions);
-  return positions;
+  return [...new Set([...deltas.keys(), ...retotal].map((r) => r.agreement.id))];
 }
 
 const EMPTY: Totals = {
@@ -299,24 +252,79 @@ const EMPTY: Totals = {
   mixDistinctProducts: 0,
 };
 
-async function loadTotals(db: Database, agreementIds: readonly string[]): Promise<Map<string, Totals>> {
-  const rows = await db
-    .selectFrom('accrual_totals')
-    .selectAll()
-    .where('agreement_id', '=', sql<string>`ANY(${[...agreementIds]}::text[])`)
-    .execute();
-  return new Map(
-    rows.map((r) => [
-      requestKey(r.agreement_id, r.rule_id, r.role, r.window_start, r.window_end),
-      {
+interface StoredWindow {
+  ruleId: string;
+  role: string;
+  start: string;
+  end: string;
+  totals: Totals;
+}
+
+interface StoredTotals {
+  /** Per agreement, its windows' totals (a handful: one lookup scans them). */
+  windows: Map<string, StoredWindow[]>;
+  /** Per agreement, when its totals last changed. */
+  updatedAt: Map<string, string>;
+}
+
+/** The stored totals a request asks for; none stored means no qualifying line yet. */
+function storedTotals(stored: StoredTotals, request: TotalsRequest): Totals {
+  const windows = stored.windows.get(request.agreement.id);
+  if (windows !== undefined) {
+    for (const w of windows) {
+      if (
+        w.ruleId === request.rule.id &&
+        w.role === request.role &&
+        w.start === request.window.start &&
+        w.end === request.window.end
+      )
+        return w.totals;
+    }
+  }
+  return EMPTY;
+}
+
+/** The stored window totals of the given agreements (all when undefined). */
+async function loadTotals(db: Database, agreementIds?: readonly string[]): Promise<StoredTotals> {
+  let query = db.selectFrom('accrual_totals').select([
+    'agreement_id',
+    'rule_id',
+    'role',
+    'window_start',
+    'window_end',
+    'line_count',
+    'quantity',
+    'amount',
+    'mix_amount',
+    'mix_distinct_products',
+    // Text, not a Date: compared and kept, never shifted by a time zone.
+    sql<string>`to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`.as('updated_at'),
+  ]);
+  if (agreementIds !== undefined)
+    query = query.where('agreement_id', '=', sql<string>`ANY(${[...agreementIds]}::text[])`);
+  const windows = new Map<string, StoredWindow[]>();
+  const updatedAt = new Map<string, string>();
+  for (const r of await query.execute()) {
+    const window: StoredWindow = {
+      ruleId: r.rule_id,
+      role: r.role,
+      start: r.window_start,
+      end: r.window_end,
+      totals: {
         lineCount: Number(r.line_count),
         quantity: Decimal.parse(r.quantity),
         amount: Decimal.parse(r.amount),
         mixAmount: Decimal.parse(r.mix_amount),
         mixDistinctProducts: r.mix_distinct_products,
       },
-    ]),
-  );
+    };
+    const list = windows.get(r.agreement_id);
+    if (list) list.push(window);
+    else windows.set(r.agreement_id, [window]);
+    const latest = updatedAt.get(r.agreement_id);
+    if (latest === undefined || r.updated_at > latest) updatedAt.set(r.agreement_id, r.updated_at);
+  }
+  return { windows, updatedAt };
 }
 
 export interface AccrualPosition {
@@ -337,44 +345,46 @@ export interface AccrualPosition {
   updatedAt: string;
 }
 
-/** The stored positions (all, or of the given agreements), by agreement, rule and period. */
+const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * The positions of every settled agreement (or of the given ones), by agreement,
+ * rule and period, calculated from the stored window totals.
+ */
 export async function readAccruals(
   store: Store,
   agreementIds?: readonly string[],
 ): Promise<AccrualPosition[]> {
-  // Building the index brings positions of agreements that have none up to date first.
-  await accrualIndex(store, store.db);
-  let query = store.db
-    .selectFrom('accrual_positions')
-    .selectAll()
-    .orderBy('agreement_id')
-    .orderBy('rule_id')
-    .orderBy('period_start');
-  if (agreementIds !== undefined)
-    query = query.where('agreement_id', '=', sql<string>`ANY(${[...agreementIds]}::text[])`);
-  return (await query.execute()).map((r) => ({
-    agreementId: r.agreement_id,
-    ruleId: r.rule_id,
-    period: { start: r.period_start, end: r.period_end },
-    currency: r.currency.trim(),
-    lineCount: Number(r.line_count),
-    quantity: Decimal.parse(r.quantity),
-    amount: Decimal.parse(r.amount),
-    baselineAmount: Decimal.parse(r.baseline_amount),
-    measure: Decimal.parse(r.measure),
-    tierIndex: r.tier_index,
-    rebate: Decimal.parse(r.rebate),
-    heldRebate: Decimal.parse(r.held_rebate),
-    outcome: r.outcome,
-    ...(r.next_tier_from !== null && r.next_tier_remaining !== null
-      ? {
-          nextTier: {
-            from: Decimal.parse(r.next_tier_from),
-            remaining: Decimal.parse(r.next_tier_remaining),
-          },
-        }
-      : {}),
-    // A timestamp with time zone: a Date from the server driver, text from the embedded one.
-    updatedAt: new Date(r.updated_at).toISOString(),
-  }));
+  // Building the index brings the totals of agreements that have none up to date first.
+  const index = await accrualIndex(store, store.db);
+  const ids = (agreementIds ?? [...index.agreements.keys()]).filter((id) => index.agreements.has(id));
+  const stored = await loadTotals(store.db, agreementIds === undefined ? undefined : ids);
+  const positions: AccrualPosition[] = [];
+  for (const id of [...new Set(ids)].sort(byText)) {
+    const updatedAt = stored.updatedAt.get(id);
+    // An agreement imported by another process after this index was built has no totals here yet.
+    if (updatedAt === undefined) continue;
+    const results = calculate(index.agreements.get(id)!, (request) => storedTotals(stored, request));
+    results.sort((a, b) => byText(a.ruleId, b.ruleId) || byText(a.period.start, b.period.start));
+    for (const r of results) {
+      positions.push({
+        agreementId: r.agreementId,
+        ruleId: r.ruleId,
+        period: r.period,
+        currency: r.currency,
+        lineCount: r.lineCount,
+        quantity: r.quantity,
+        amount: r.amount,
+        baselineAmount: r.baselineAmount,
+        measure: r.measure,
+        tierIndex: r.tierIndex,
+        rebate: r.rebate,
+        heldRebate: r.heldRebate,
+        outcome: r.outcome,
+        ...(r.nextTier ? { nextTier: { from: r.nextTier.from, remaining: r.nextTier.remaining } } : {}),
+        updatedAt,
+      });
+    }
+  }
+  return positions;
 }

@@ -10,7 +10,7 @@ import { Decimal } from '../shared/decimal.ts';
 import type { Line } from './aggregate.ts';
 import type { Product, ProductScope, Rule, Totals } from './calculation.types.ts';
 import type { TotalsRequest } from './engine.ts';
-import { agreementPartners, productInMix, productInScope, scopeIsAllProducts } from './scope.ts';
+import { productInMix, productInScope, scopeIsAllProducts } from './scope.ts';
 
 /** What a set of lines adds to one window's totals. */
 export interface TotalsDelta {
@@ -50,21 +50,57 @@ function additive(rule: Rule): boolean {
   return rule.mix?.minDistinctProducts === undefined;
 }
 
+/** A month as one number (year × 12 + month − 1), read from the first seven characters of an ISO date. */
+function monthOf(date: string): number {
+  const digit = (i: number) => date.charCodeAt(i) - 48;
+  const year = digit(0) * 1000 + digit(1) * 100 + digit(2) * 10 + digit(3);
+  return year * 12 + digit(5) * 10 + digit(6) - 1;
+}
+
+/** Windows by the months they overlap: a line is compared only with the windows of its own month. */
+type WindowsByMonth = Map<number, MatchedWindow[]>;
+
 export class LineMatcher {
-  private readonly byPartner = new Map<string, MatchedWindow[]>();
+  /**
+   * Per partner, the window sets it draws on: its own agreements' and its buying
+   * group's. A group's set is built once and shared by all its members.
+   */
+  private readonly byPartner = new Map<string, WindowsByMonth[]>();
 
   constructor(
     requests: Iterable<TotalsRequest>,
     partners: readonly { id: string; buyingGroup: string | null }[],
     private readonly products: ReadonlyMap<string, Product>,
   ) {
-    const partnersOf = new Map<TotalsRequest['agreement'], string[]>();
+    // Who an agreement's lines come from: its own partner, or every member of its buying group.
+    const known = new Set<string>();
+    const members = new Map<string | null, string[]>();
+    for (const p of partners) {
+      known.add(p.id);
+      const list = members.get(p.buyingGroup);
+      if (list) list.push(p.id);
+      else members.set(p.buyingGroup, [p.id]);
+    }
+    const partnersOf = (agreement: TotalsRequest['agreement']): string[] =>
+      agreement.partner !== undefined
+        ? known.has(agreement.partner)
+          ? [agreement.partner]
+          : []
+        : agreement.buyingGroup === undefined
+          ? []
+          : (members.get(agreement.buyingGroup) ?? []);
+    const byOwner = new Map<string, { sets: WindowsByMonth; partners: string[] }>();
     const tests = new Map<Rule, (product: Product) => boolean>();
     for (const request of requests) {
-      let ids = partnersOf.get(request.agreement);
-      if (!ids) {
-        ids = agreementPartners(request.agreement, partners);
-        partnersOf.set(request.agreement, ids);
+      const { agreement } = request;
+      const owner =
+        agreement.partner !== undefined
+          ? `partner\u0000${agreement.partner}`
+          : `group\u0000${agreement.buyingGroup}`;
+      let entry = byOwner.get(owner);
+      if (!entry) {
+        entry = { sets: new Map(), partners: partnersOf(agreement) };
+        byOwner.set(owner, entry);
       }
       let inScope = tests.get(request.rule);
       if (!inScope) {
@@ -72,29 +108,42 @@ export class LineMatcher {
         tests.set(request.rule, inScope);
       }
       const window: MatchedWindow = { request, additive: additive(request.rule), inScope };
+      const last = monthOf(request.window.end);
+      for (let month = monthOf(request.window.start); month <= last; month++) {
+        const list = entry.sets.get(month);
+        if (list) list.push(window);
+        else entry.sets.set(month, [window]);
+      }
+    }
+    for (const { sets, partners: ids } of byOwner.values()) {
       for (const id of ids) {
         const list = this.byPartner.get(id);
-        if (list) list.push(window);
-        else this.byPartner.set(id, [window]);
+        if (list) list.push(sets);
+        else this.byPartner.set(id, [sets]);
       }
     }
   }
 
   /** Calls `visit` for every window the line qualifies for. */
   match(line: Line, visit: (window: MatchedWindow, product: Product) => void): void {
-    const windows = this.byPartner.get(line.partner);
-    if (!windows) return;
+    const sets = this.byPartner.get(line.partner);
+    if (!sets) return;
     const product = this.products.get(line.sku);
     if (!product) return;
-    for (const window of windows) {
-      const { request } = window;
-      if (
-        line.date >= request.window.start &&
-        line.date <= request.window.end &&
-        line.currency === request.agreement.currency &&
-        window.inScope(product)
-      ) {
-        visit(window, product);
+    const month = monthOf(line.date);
+    for (const set of sets) {
+      const windows = set.get(month);
+      if (!windows) continue;
+      for (const window of windows) {
+        const { request } = window;
+        if (
+          line.date >= request.window.start &&
+          line.date <= request.window.end &&
+          line.currency === request.agreement.currency &&
+          window.inScope(product)
+        ) {
+          visit(window, product);
+        }
       }
     }
   }

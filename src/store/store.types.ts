@@ -110,31 +110,11 @@ export interface AccrualTotalsTable {
   amount: string;
   mix_amount: string;
   mix_distinct_products: number;
-}
-
-export interface AccrualPositionsTable {
-  agreement_id: string;
-  rule_id: string;
-  period_start: string;
-  period_end: string;
-  currency: string;
-  line_count: string;
-  quantity: string;
-  amount: string;
-  baseline_amount: string;
-  measure: string;
-  tier_index: number;
-  rebate: string;
-  held_rebate: string;
-  outcome: string;
-  next_tier_from: string | null;
-  next_tier_remaining: string | null;
   updated_at: Generated<string>;
 }
 
 export interface StoreSchema {
   accrual_totals: AccrualTotalsTable;
-  accrual_positions: AccrualPositionsTable;
   imports: ImportsTable;
   partners: PartnersTable;
   products: ProductsTable;
