@@ -33,6 +33,7 @@ import { minorUnitsOf } from '../shared/currency.ts';
 import { Decimal } from '../shared/decimal.ts';
 import { ACCRUAL_INCREMENTAL_LINES_MAX } from '../shared/limits.ts';
 import type { Database, Store } from '../store/database.ts';
+import { sqlArray } from '../store/sql-arrays.ts';
 
 /** Serialises totals updates: two imports touching one window must not overwrite each other's totals. */
 const ACCRUAL_LOCK_KEY = 7_202_611;
@@ -129,20 +130,48 @@ async function writeAccruals(
     readers,
   );
   const ids = agreements.map((a) => a.id);
-  await sql`DELETE FROM accrual_totals WHERE agreement_id = ANY(${ids}::text[])`.execute(db);
+  await sql`DELETE FROM accrual_totals WHERE agreement_id = ANY(${sqlArray(ids, 'text')})`.execute(db);
   for (let i = 0; i < requests.length; i += 5_000) {
     const slice = requests.slice(i, i + 5_000);
     const t = slice.map((r) => totals.get(r)!);
     await sql`
       INSERT INTO accrual_totals (agreement_id, rule_id, role, window_start, window_end, line_count, quantity,
         amount, mix_amount, mix_distinct_products)
-      SELECT * FROM unnest(${slice.map((r) => r.agreement.id)}::text[], ${slice.map((r) => r.rule.id)}::text[],
-        ${slice.map((r) => r.role)}::text[], ${slice.map((r) => r.window.start)}::date[],
-        ${slice.map((r) => r.window.end)}::date[], ${t.map((x) => String(x.lineCount))}::bigint[],
-        ${t.map((x) => x.quantity.toString())}::numeric[], ${t.map((x) => x.amount.toString())}::numeric[],
-        ${t.map((x) => x.mixAmount.toString())}::numeric[], ${t.map((x) => x.mixDistinctProducts)}::int[])`.execute(
-      db,
-    );
+      SELECT * FROM unnest(${sqlArray(
+        slice.map((r) => r.agreement.id),
+        'text',
+      )}, ${sqlArray(
+        slice.map((r) => r.rule.id),
+        'text',
+      )},
+        ${sqlArray(
+          slice.map((r) => r.role),
+          'text',
+        )}, ${sqlArray(
+          slice.map((r) => r.window.start),
+          'date',
+        )},
+        ${sqlArray(
+          slice.map((r) => r.window.end),
+          'date',
+        )}, ${sqlArray(
+          t.map((x) => String(x.lineCount)),
+          'bigint',
+        )},
+        ${sqlArray(
+          t.map((x) => x.quantity.toString()),
+          'numeric',
+        )}, ${sqlArray(
+          t.map((x) => x.amount.toString()),
+          'numeric',
+        )},
+        ${sqlArray(
+          t.map((x) => x.mixAmount.toString()),
+          'numeric',
+        )}, ${sqlArray(
+          t.map((x) => String(x.mixDistinctProducts)),
+          'int',
+        )})`.execute(db);
   }
   // settleAgreement asks with request objects of its own: match them by key.
   const byKey = new Map(requests.map((r) => [keyOf(r), totals.get(r)!]));
@@ -168,7 +197,9 @@ export async function rebuildAccruals(
     } else {
       // Agreements no longer settled (drafts, cancelled) keep no totals.
       const unsettled = agreementIds.filter((id) => !agreements.some((a) => a.id === id));
-      await sql`DELETE FROM accrual_totals WHERE agreement_id = ANY(${unsettled}::text[])`.execute(trx);
+      await sql`DELETE FROM accrual_totals WHERE agreement_id = ANY(${sqlArray(unsettled, 'text')})`.execute(
+        trx,
+      );
     }
     return writeAccruals(trx, agreements, await loadMasterData(trx), readers);
   };
@@ -213,11 +244,38 @@ export async function addLinesToAccruals(
     await sql`
       UPDATE accrual_totals t SET line_count = t.line_count + d.line_count, quantity = t.quantity + d.quantity,
         amount = t.amount + d.amount, mix_amount = t.mix_amount + d.mix_amount, updated_at = now()
-      FROM unnest(${requests.map((r) => r.agreement.id)}::text[], ${requests.map((r) => r.rule.id)}::text[],
-        ${requests.map((r) => r.role)}::text[], ${requests.map((r) => r.window.start)}::date[],
-        ${requests.map((r) => r.window.end)}::date[], ${d.map((x) => String(x.lineCount))}::bigint[],
-        ${d.map((x) => x.quantity.toString())}::numeric[], ${d.map((x) => x.amount.toString())}::numeric[],
-        ${d.map((x) => x.mixAmount.toString())}::numeric[])
+      FROM unnest(${sqlArray(
+        requests.map((r) => r.agreement.id),
+        'text',
+      )}, ${sqlArray(
+        requests.map((r) => r.rule.id),
+        'text',
+      )},
+        ${sqlArray(
+          requests.map((r) => r.role),
+          'text',
+        )}, ${sqlArray(
+          requests.map((r) => r.window.start),
+          'date',
+        )},
+        ${sqlArray(
+          requests.map((r) => r.window.end),
+          'date',
+        )}, ${sqlArray(
+          d.map((x) => String(x.lineCount)),
+          'bigint',
+        )},
+        ${sqlArray(
+          d.map((x) => x.quantity.toString()),
+          'numeric',
+        )}, ${sqlArray(
+          d.map((x) => x.amount.toString()),
+          'numeric',
+        )},
+        ${sqlArray(
+          d.map((x) => x.mixAmount.toString()),
+          'numeric',
+        )})
         AS d (agreement_id, rule_id, role, window_start, window_end, line_count, quantity, amount, mix_amount)
       WHERE t.agreement_id = d.agreement_id AND t.rule_id = d.rule_id AND t.role = d.role
         AND t.window_start = d.window_start AND t.window_end = d.window_end`.execute(db);
@@ -301,7 +359,7 @@ async function loadTotals(db: Database, agreementIds?: readonly string[]): Promi
     sql<string>`to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`.as('updated_at'),
   ]);
   if (agreementIds !== undefined)
-    query = query.where('agreement_id', '=', sql<string>`ANY(${[...agreementIds]}::text[])`);
+    query = query.where('agreement_id', '=', sql<string>`ANY(${sqlArray([...agreementIds], 'text')})`);
   const windows = new Map<string, StoredWindow[]>();
   const updatedAt = new Map<string, string>();
   for (const r of await query.execute()) {

@@ -15,6 +15,7 @@ import { scopeIsAllProducts } from '../calculation/scope.ts';
 import { addDays } from '../shared/dates.ts';
 import { Decimal } from '../shared/decimal.ts';
 import type { Database } from '../store/database.ts';
+import { sqlArray } from '../store/sql-arrays.ts';
 import type { LineFilter, MasterData } from './settlement.service.ts';
 
 export interface PlannedRequest {
@@ -129,20 +130,20 @@ export async function bulkTotals(
   const cellsOf = (trx: Database, part?: { split: string; below: boolean }) =>
     sql<OwnerRow>`
     WITH cells AS MATERIALIZED (
-      SELECT t.partner_id, t.currency, p.category, s.sku, width_bucket(t.line_date, ${bounds}::date[]) AS bucket,
+      SELECT t.partner_id, t.currency, p.category, s.sku, width_bucket(t.line_date, ${sqlArray(bounds, 'date')}) AS bucket,
         sum(t.quantity) AS quantity, sum(t.amount) AS amount, count(*) AS lines
       FROM transactions t JOIN products p ON p.sku = t.sku
-      LEFT JOIN unnest(${pairPartners}::text[], ${pairSkus}::text[]) AS s (partner_id, sku)
+      LEFT JOIN unnest(${sqlArray(pairPartners, 'text')}, ${sqlArray(pairSkus, 'text')}) AS s (partner_id, sku)
         ON s.partner_id = t.partner_id AND s.sku = t.sku
       WHERE t.line_date >= ${bounds[0]}::date AND t.line_date < ${bounds.at(-1)}::date
         ${part === undefined ? sql`` : part.below ? sql`AND t.partner_id < ${part.split}` : sql`AND t.partner_id >= ${part.split}`}
       GROUP BY 1, 2, 3, 4, 5),
     owned AS (
       SELECT 'partner' AS kind, c.partner_id AS owner, c.currency, c.category, c.sku, c.bucket, c.quantity, c.amount, c.lines
-      FROM cells c JOIN unnest(${[...partners]}::text[]) AS o (id) ON o.id = c.partner_id
+      FROM cells c JOIN unnest(${sqlArray([...partners], 'text')}) AS o (id) ON o.id = c.partner_id
       UNION ALL
       SELECT 'group', m.buying_group, c.currency, c.category, c.sku, c.bucket, sum(c.quantity), sum(c.amount), sum(c.lines)
-      FROM cells c JOIN partners m ON m.id = c.partner_id JOIN unnest(${[...groups]}::text[]) AS g (id) ON g.id = m.buying_group
+      FROM cells c JOIN partners m ON m.id = c.partner_id JOIN unnest(${sqlArray([...groups], 'text')}) AS g (id) ON g.id = m.buying_group
       GROUP BY 2, 3, 4, 5, 6)
     SELECT kind, owner,
       json_agg(json_build_array(currency, category, sku, bucket, quantity::text, amount::text, lines)) AS cells

@@ -20,6 +20,7 @@ import { minorUnitsOf } from '../shared/currency.ts';
 import { Decimal } from '../shared/decimal.ts';
 import { DomainError } from '../shared/errors.ts';
 import type { Database } from '../store/database.ts';
+import { sqlArray } from '../store/sql-arrays.ts';
 import { bulkTotals } from './bulk-totals.ts';
 
 /** Agreements in these states are calculated; drafts, rejected and cancelled ones are not. */
@@ -129,11 +130,11 @@ export class ScopeResolver {
 
 function whereLines(filter: LineFilter) {
   const conditions = [
-    sql`partner_id = ANY(${filter.partners}::text[])`,
+    sql`partner_id = ANY(${sqlArray(filter.partners, 'text')})`,
     sql`line_date BETWEEN ${filter.window.start}::date AND ${filter.window.end}::date`,
     sql`currency = ${filter.currency}`,
   ];
-  if (filter.skus !== undefined) conditions.push(sql`sku = ANY(${filter.skus}::text[])`);
+  if (filter.skus !== undefined) conditions.push(sql`sku = ANY(${sqlArray(filter.skus, 'text')})`);
   return sql.join(conditions, sql` AND `);
 }
 
@@ -142,14 +143,14 @@ export async function totalsOf(db: Database, filter: LineFilter, needsDistinctMi
   const row = (
     await sql<{ line_count: string; quantity: string; amount: string; mix_amount: string }>`
       SELECT count(*) AS line_count, coalesce(sum(quantity), 0) AS quantity, coalesce(sum(amount), 0) AS amount,
-        coalesce(sum(amount) FILTER (WHERE sku = ANY(${filter.mixSkus}::text[])), 0) AS mix_amount
+        coalesce(sum(amount) FILTER (WHERE sku = ANY(${sqlArray(filter.mixSkus, 'text')})), 0) AS mix_amount
       FROM transactions WHERE ${whereLines(filter)}`.execute(db)
   ).rows[0]!;
   let mixDistinctProducts = 0;
   if (needsDistinctMix && filter.mixSkus.length > 0) {
     const distinct = await sql<{ n: string }>`
       SELECT count(*) AS n FROM (
-        SELECT sku FROM transactions WHERE ${whereLines(filter)} AND sku = ANY(${filter.mixSkus}::text[])
+        SELECT sku FROM transactions WHERE ${whereLines(filter)} AND sku = ANY(${sqlArray(filter.mixSkus, 'text')})
         GROUP BY sku HAVING sum(quantity) > 0) AS positive`.execute(db);
     mixDistinctProducts = Number(distinct.rows[0]!.n);
   }

@@ -280,3 +280,30 @@ describe('Decimal.canonicalText', () => {
     );
   });
 });
+
+describe('Decimal.tryParse', () => {
+  // The grammar, as a regular expression: an optional sign, digits, optionally a point and digits.
+  const GRAMMAR = /^([+-])?(\d+)(?:\.(\d+))?$/;
+  function reference(text: string): string | undefined {
+    if (text.length === 0 || text.length > DECIMAL_TEXT_LENGTH_MAX) return undefined;
+    const m = GRAMMAR.exec(text);
+    if (!m || (m[3] ?? '').length > DECIMAL_INPUT_SCALE_MAX) return undefined;
+    const units = BigInt(m[2]! + (m[3] ?? ''));
+    return `${m[1] === '-' ? -units : units}/${(m[3] ?? '').length}`;
+  }
+
+  test('accepts exactly the grammar, with the value and scale written', () => {
+    const texty = fc.oneof(
+      fc.stringMatching(/^[-+.0-9]{0,45}$/),
+      fc.string(),
+      fc.constantFrom('-', '+', '.', '1.', '.5', '+-1', '1.2.3', '٣', '1e5', ' 1', '1 '),
+    );
+    fc.assert(
+      fc.property(texty, (text) => {
+        const parsed = Decimal.tryParse(text);
+        assert.equal(parsed === undefined ? undefined : `${parsed.units}/${parsed.scale}`, reference(text));
+      }),
+      { numRuns: 10_000 },
+    );
+  });
+});

@@ -10,7 +10,10 @@ export const DECIMAL_TEXT_LENGTH_MAX = 40;
 /** The finest scale any input may carry; products may exceed it internally. */
 export const DECIMAL_INPUT_SCALE_MAX = 12;
 
-const DECIMAL_PATTERN = /^([+-])?(\d+)(?:\.(\d+))?$/;
+const MINUS = 45;
+const PLUS = 43;
+const POINT = 46;
+const isDigit = (code: number) => code >= 48 && code <= 57;
 // Text that is already what toString prints: no plus sign, no leading zeros, no negative zero.
 const CANONICAL_PATTERN = /^(?:-(?!0(?:\.0*)?$))?(?:0|[1-9]\d*)(?:\.\d{1,12})?$/;
 const POWERS: bigint[] = [];
@@ -44,15 +47,38 @@ export class Decimal {
     return new Decimal(BigInt(n), 0);
   }
 
-  /** Parses a plain decimal string such as `-12.50`; returns undefined when it is not one. */
+  /**
+   * Parses a plain decimal string such as `-12.50` (an optional sign, digits, and
+   * optionally a point and digits); returns undefined when it is not one.
+   * Scanned by hand rather than by a regular expression: stored amounts are
+   * parsed by the hundred thousand, and the match arrays were a tenth of the
+   * garbage of a real-time batch.
+   */
   static tryParse(text: string): Decimal | undefined {
-    if (text.length === 0 || text.length > DECIMAL_TEXT_LENGTH_MAX) return undefined;
-    const m = DECIMAL_PATTERN.exec(text);
-    if (!m) return undefined;
-    const fraction = m[3] ?? '';
-    if (fraction.length > DECIMAL_INPUT_SCALE_MAX) return undefined;
-    const units = BigInt((m[2] ?? '0') + fraction);
-    return new Decimal(m[1] === '-' ? -units : units, fraction.length);
+    const length = text.length;
+    if (length === 0 || length > DECIMAL_TEXT_LENGTH_MAX) return undefined;
+    const first = text.charCodeAt(0);
+    const signed = first === MINUS || first === PLUS;
+    let i = signed ? 1 : 0;
+    const wholeStart = i;
+    while (i < length && isDigit(text.charCodeAt(i))) i++;
+    const wholeEnd = i;
+    if (wholeEnd === wholeStart) return undefined;
+    let units: bigint;
+    let scale = 0;
+    if (i === length) {
+      units = BigInt(signed ? text.slice(wholeStart) : text);
+    } else {
+      if (text.charCodeAt(i) !== POINT) return undefined;
+      i++;
+      const fractionStart = i;
+      while (i < length && isDigit(text.charCodeAt(i))) i++;
+      if (i !== length || i === fractionStart) return undefined;
+      scale = length - fractionStart;
+      if (scale > DECIMAL_INPUT_SCALE_MAX) return undefined;
+      units = BigInt(text.slice(wholeStart, wholeEnd) + text.slice(fractionStart));
+    }
+    return new Decimal(first === MINUS ? -units : units, scale);
   }
 
   /**

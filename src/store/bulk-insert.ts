@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import type { Database, Store } from './database.ts';
+import { sqlArray } from './sql-arrays.ts';
 
 export interface BulkColumn {
   name: string;
@@ -37,7 +38,12 @@ export async function insertNewRows(
   assert.equal(spec.columns[0]?.name, spec.key, 'the key must be the first column');
   const names = spec.columns.map((c) => sql.id(c.name));
   const input = (subset: readonly (readonly (string | null)[])[]) => {
-    const args = spec.columns.map((c, j) => sql`${subset.map((r) => r[j] ?? null)}::${sql.raw(c.type)}[]`);
+    const args = spec.columns.map((c, j) =>
+      sqlArray(
+        subset.map((r) => r[j] ?? null),
+        c.type,
+      ),
+    );
     return sql`SELECT * FROM unnest(${sql.join(args)}) AS i(${sql.join(names)})`;
   };
   const key = sql.id(spec.key);
@@ -60,7 +66,10 @@ export async function insertNewRows(
     const existing = await sql<{ key: string; same: boolean }>`
       SELECT i.${key} AS key, (${storedTuple}) IS NOT DISTINCT FROM (${inputTuple}) AS same
       FROM (${input(rest)}) AS i JOIN ${table} s ON s.${key} = i.${key}
-      WHERE s.${key} = ANY(${rest.map((r) => r[0])}::text[])`.execute(db);
+      WHERE s.${key} = ANY(${sqlArray(
+        rest.map((r) => r[0]!),
+        'text',
+      )})`.execute(db);
     for (const r of existing.rows) statuses.set(r.key, r.same ? 'duplicate' : 'conflict');
   }
   // A row neither inserted nor found was inserted by a concurrent import between
