@@ -11,6 +11,7 @@ import { runDemo } from '../demo/demo.service.ts';
 import { printImportSummary } from '../imports/import.format.ts';
 import { type ImportSummary, importFile } from '../imports/import.service.ts';
 import { loadMapping } from '../imports/mapping.ts';
+import { startServer } from '../server/serve.ts';
 import { explainAgreement } from '../settlements/explain.ts';
 import { formatSettlement, type SettlementFormat } from '../settlements/settlement.format.ts';
 import { settle } from '../settlements/settlement.service.ts';
@@ -240,6 +241,33 @@ export function buildProgram(): Command {
         progress: (label) => progressBar(label, 'bytes'),
       });
       process.stdout.write(`${JSON.stringify(timings)}\n`);
+    });
+
+  program
+    .command('serve')
+    .description(
+      'serve the API on http://localhost:3000 (PORT, HOST); an empty store gets the demo data; Ctrl-C stops it',
+    )
+    .option('--no-seed', 'do not load the demo data into an empty store')
+    .action(async (flags: { seed: boolean }, command: Command) => {
+      const config = loadConfig();
+      const server = await startServer(config, {
+        ...storeOptions(config, command.optsWithGlobals<StoreFlags>()),
+        seed: flags.seed,
+      });
+      process.stdout.write(
+        `rebates is serving ${server.store.kind === 'pglite' ? `the embedded store in ${server.store.location}` : server.store.location}\n` +
+          `  API      ${server.url}/api/v1\n  docs     ${server.url}/api/v1/docs\n`,
+      );
+      await new Promise<void>((resolve) => {
+        const shutdown = () => {
+          process.off('SIGINT', shutdown);
+          process.off('SIGTERM', shutdown);
+          server.stop().then(resolve, resolve);
+        };
+        process.on('SIGINT', shutdown);
+        process.on('SIGTERM', shutdown);
+      });
     });
 
   program

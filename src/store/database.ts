@@ -13,6 +13,7 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { migrate, type ScriptRunner } from './migrate.ts';
 import type { StoreSchema } from './store.types.ts';
+import { lockStore, type StoreLock } from './store-lock.ts';
 
 export type Database = Kysely<StoreSchema>;
 
@@ -23,6 +24,8 @@ export interface StoreOptions {
   dataDir?: string;
   /** A schema to work in (created if missing); isolates tests and workload runs on a shared server. */
   schema?: string;
+  /** What holds an embedded data directory, named to another process that tries to open it. */
+  holder?: string;
 }
 
 export interface Store {
@@ -73,6 +76,7 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
   let copyCsv: Store['copyCsv'];
   let copyRows: Store['copyRows'];
   let readers: Database | undefined;
+  let lock: StoreLock | undefined;
   if (options.databaseUrl) {
     const passthrough = (value: string) => value;
     const poolOf = (max: number) =>
@@ -122,7 +126,10 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
       await pipeline(Readable.from([text]), target);
     };
   } else {
-    if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+    if (options.dataDir) {
+      mkdirSync(options.dataDir, { recursive: true });
+      lock = lockStore(options.dataDir, options.holder ?? process.argv.slice(2).join(' '));
+    }
     const text = (value: string) => value;
     const parsers = Object.fromEntries(TEXT_TYPE_IDS.map((oid) => [oid, text]));
     const pglite = await PGlite.create(options.dataDir ?? 'memory://', {
@@ -161,11 +168,13 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
   } catch (error) {
     await db.destroy();
     await readers?.destroy();
+    lock?.release();
     throw error;
   }
   const close = async () => {
     await db.destroy();
     await readers?.destroy();
+    lock?.release();
   };
   return { db, kind, location, schema, copyCsv, copyRows, ...(readers ? { readers } : {}), close };
 }

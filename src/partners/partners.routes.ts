@@ -1,0 +1,103 @@
+// Partners over HTTP: the list (paged, sorted, filtered by buying group, region
+// or a text search on id and name) and one partner by id.
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { notFound } from '../server/errors.ts';
+import {
+  errorBody,
+  fetchPage,
+  likePattern,
+  pageOf,
+  pageQuery,
+  parseSort,
+  sortQuery,
+} from '../server/lists.ts';
+import type { Store } from '../store/database.ts';
+
+const partner = z.object({
+  id: z.string(),
+  name: z.string(),
+  group: z.string().nullable(),
+  region: z.string().nullable(),
+  attributes: z.record(z.string(), z.string()),
+});
+
+const SORTS = { id: 'id', name: 'name', group: 'buying_group', region: 'region' } as const;
+
+export function partnerRoutes(store: Store): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.get(
+      '/partners',
+      {
+        schema: {
+          tags: ['partners'],
+          summary: 'List partners',
+          querystring: z.object({
+            ...pageQuery,
+            sort: sortQuery(['id', 'name', 'group', 'region'], 'id'),
+            group: z.string().min(1).optional().describe('buying group id'),
+            region: z.string().min(1).optional(),
+            q: z.string().min(1).max(100).optional().describe('text in the id or name, any case'),
+          }),
+          response: { 200: pageOf(partner), 400: errorBody },
+        },
+      },
+      async (request) => {
+        const { limit, offset, sort, group, region, q } = request.query;
+        let query = store.db.selectFrom('partners');
+        if (group !== undefined) query = query.where('buying_group', '=', group);
+        if (region !== undefined) query = query.where('region', '=', region);
+        if (q !== undefined)
+          query = query.where((eb) =>
+            eb.or([eb('id', 'ilike', likePattern(q)), eb('name', 'ilike', likePattern(q))]),
+          );
+        const { field, direction } = parseSort(sort);
+        const { rows, total } = await fetchPage(query, {
+          sortColumn: SORTS[field as keyof typeof SORTS],
+          direction,
+          key: 'id',
+          limit,
+          offset,
+        });
+        return { items: rows.map(toPartner), total, limit, offset };
+      },
+    );
+
+    app.get(
+      '/partners/:id',
+      {
+        schema: {
+          tags: ['partners'],
+          summary: 'One partner',
+          params: z.object({ id: z.string().min(1) }),
+          response: { 200: partner, 404: errorBody },
+        },
+      },
+      async (request) => {
+        const row = await store.db
+          .selectFrom('partners')
+          .selectAll()
+          .where('id', '=', request.params.id)
+          .executeTakeFirst();
+        if (!row) throw notFound('partner', request.params.id);
+        return toPartner(row);
+      },
+    );
+  };
+}
+
+function toPartner(row: {
+  id: string;
+  name: string;
+  buying_group: string | null;
+  region: string | null;
+  attributes: Record<string, string>;
+}) {
+  return {
+    id: row.id,
+    name: row.name,
+    group: row.buying_group,
+    region: row.region,
+    attributes: row.attributes,
+  };
+}

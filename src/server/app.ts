@@ -1,0 +1,108 @@
+// The HTTP API under /api/v1: Fastify with zod schemas for every request and
+// response (validated both ways), an OpenAPI document generated from those
+// schemas, interactive docs, structured JSON logs with a request id, and health
+// and readiness endpoints (decision 0009).
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import {
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import { sql } from 'kysely';
+import { z } from 'zod';
+import { accrualRoutes } from '../accruals/accruals.routes.ts';
+import { agreementRoutes } from '../agreements/agreements.routes.ts';
+import { partnerRoutes } from '../partners/partners.routes.ts';
+import { productRoutes } from '../products/products.routes.ts';
+import type { Store } from '../store/database.ts';
+import { installErrorHandler } from './errors.ts';
+import { errorBody } from './lists.ts';
+
+export const API_PREFIX = '/api/v1';
+/** Largest request body accepted (a file upload goes through its own limit). */
+export const BODY_BYTES_MAX = 1024 * 1024;
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export interface AppOptions {
+  logger?: FastifyServerOptions['logger'];
+  version?: string;
+}
+
+export async function buildApp(store: Store, options: AppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: BODY_BYTES_MAX,
+    // A caller's own request id is kept (so its logs and ours line up); otherwise one is made.
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    // Requests in flight are finished on shutdown; new ones are refused with 503.
+    return503OnClosing: true,
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  installErrorHandler(app);
+
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'rebates API',
+        description: 'Partners, products, agreements and accrual positions of the rebate management system.',
+        version: options.version ?? '1',
+      },
+      servers: [{ url: '/' }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: `${API_PREFIX}/docs` });
+
+  await app.register(
+    async (api) => {
+      api.get(
+        '/health',
+        {
+          schema: {
+            tags: ['service'],
+            summary: 'The process is up',
+            response: { 200: z.object({ status: z.literal('ok') }) },
+          },
+        },
+        async () => ({ status: 'ok' as const }),
+      );
+      api.get(
+        '/ready',
+        {
+          schema: {
+            tags: ['service'],
+            summary: 'The store answers: ready for requests',
+            response: { 200: z.object({ status: z.literal('ready'), store: z.string() }), 503: errorBody },
+          },
+        },
+        async (_request, reply) => {
+          try {
+            await sql`SELECT 1`.execute(store.db);
+            return { status: 'ready' as const, store: store.kind };
+          } catch {
+            return reply.code(503).send({ code: 'store_unavailable', message: 'the store does not answer' });
+          }
+        },
+      );
+      api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+      await api.register(partnerRoutes(store));
+      await api.register(productRoutes(store));
+      await api.register(agreementRoutes(store));
+      await api.register(accrualRoutes(store));
+    },
+    { prefix: API_PREFIX },
+  );
+  await app.ready();
+  return app;
+}

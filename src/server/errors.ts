@@ -1,0 +1,69 @@
+// Errors over HTTP are `{code, message, details}`: a stable code, a sentence for
+// people, and, for bad input, one detail per field at fault.
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { DomainError } from '../shared/errors.ts';
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function notFound(what: string, id: string): HttpError {
+  return new HttpError(404, 'not_found', `no ${what} ${JSON.stringify(id)}`);
+}
+
+export function installErrorHandler(app: FastifyInstance): void {
+  app.setNotFoundHandler((request, reply) => {
+    reply
+      .code(404)
+      .send({ code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` });
+  });
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (hasZodFastifySchemaValidationErrors(error)) {
+      const where = error.validationContext ?? 'request';
+      const details = error.validation.map((v) => {
+        const path = v.instancePath.replace(/^\//, '').replaceAll('/', '.');
+        return { field: path || where, code: 'invalid_value', message: `${path || where}: ${v.message}` };
+      });
+      reply.code(400).send({
+        code: 'invalid_request',
+        message: details.map((d) => d.message).join('; '),
+        details,
+      });
+      return;
+    }
+    if (error instanceof HttpError) {
+      reply.code(error.status).send({ code: error.code, message: error.message });
+      return;
+    }
+    if (error instanceof DomainError) {
+      reply.code(422).send({
+        code: error.code,
+        message: error.message,
+        details: error.problems.map((p) => ({
+          ...(p.field !== undefined ? { field: p.field } : {}),
+          code: p.code,
+          message: p.message,
+        })),
+      });
+      return;
+    }
+    if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+      // Fastify's own refusals: a body too large, a malformed JSON body, a wrong content type.
+      reply
+        .code(error.statusCode)
+        .send({ code: (error.code ?? 'bad_request').toLowerCase(), message: error.message });
+      return;
+    }
+    request.log.error({ err: error }, 'request failed');
+    reply
+      .code(500)
+      .send({ code: 'internal_error', message: 'the server failed to answer; the error is in its log' });
+  });
+}
