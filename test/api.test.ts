@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { readAccruals } from '../src/accruals/accruals.service.ts';
 import { runDemo } from '../src/demo/demo.service.ts';
 import { buildApp } from '../src/server/app.ts';
+import { createUser, issueCredential } from '../src/users/users.service.ts';
 import { storeTargets } from './support/stores.ts';
 
 for (const target of storeTargets()) {
@@ -15,8 +16,11 @@ for (const target of storeTargets()) {
     let store: Awaited<ReturnType<typeof target.open>>;
     let app: FastifyInstance;
     let base: string;
+    let token: string;
     const get = async (path: string, headers: Record<string, string> = {}) => {
-      const response = await fetch(`${base}${path}`, { headers });
+      const response = await fetch(`${base}${path}`, {
+        headers: { authorization: `Bearer ${token}`, ...headers },
+      });
       // biome-ignore lint/suspicious/noExplicitAny: answers are checked field by field below
       return { status: response.status, headers: response.headers, body: (await response.json()) as any };
     };
@@ -24,6 +28,12 @@ for (const target of storeTargets()) {
     before(async () => {
       store = await target.open();
       await runDemo(store, () => undefined);
+      const admin = await createUser(store.db, {
+        username: 'admin',
+        role: 'admin',
+        password: 'correct horse battery',
+      });
+      token = await issueCredential(store.db, admin.id, 'api_token', 'tests');
       app = await buildApp(store);
       await app.listen({ port: 0, host: '127.0.0.1' });
       const address = app.server.address();

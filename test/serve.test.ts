@@ -48,8 +48,21 @@ describe('rebates serve', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     try {
+      const announced = waitFor(server, /the user "admin" with the password (\S+)/);
       const api = await waitFor(server, /http:\/\/127\.0\.0\.1:\d+\/api\/v1/);
-      const partners = (await (await fetch(`${api}/partners`)).json()) as { total: number };
+      const password = (await announced).split(' ').at(-1)!;
+      assert.equal((await fetch(`${api}/partners`)).status, 401, 'nothing without signing in');
+      const login = await fetch(`${api}/sessions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'admin', password }),
+      });
+      assert.equal(login.status, 201);
+      const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+      assert.match(login.headers.get('set-cookie')!, /HttpOnly/i);
+      const partners = (await (await fetch(`${api}/partners`, { headers: { cookie } })).json()) as {
+        total: number;
+      };
       assert.equal(partners.total, 10, 'the demo partners are loaded on first start');
 
       const cli = spawnSync(process.execPath, [BIN, 'accruals'], {

@@ -13,6 +13,7 @@ import {
   sortQuery,
 } from '../server/lists.ts';
 import type { Store } from '../store/database.ts';
+import { canSeeAgreement } from '../users/access.ts';
 import { agreementToJson, loadAgreements } from './agreements.repository.ts';
 
 const summary = z.object({
@@ -51,6 +52,14 @@ export function agreementRoutes(store: Store): FastifyPluginAsyncZod {
       async (request) => {
         const { limit, offset, sort, status, partner, group, q } = request.query;
         let query = store.db.selectFrom('agreements');
+        const scope = request.scope;
+        if (scope)
+          query = query.where((eb) =>
+            eb.or([
+              eb('partner_id', 'in', scope.partners),
+              ...(scope.group !== null ? [eb('buying_group', '=', scope.group)] : []),
+            ]),
+          );
         if (status !== undefined) query = query.where('status', '=', status);
         if (partner !== undefined) query = query.where('partner_id', '=', partner);
         if (group !== undefined) query = query.where('buying_group', '=', group);
@@ -97,7 +106,14 @@ export function agreementRoutes(store: Store): FastifyPluginAsyncZod {
       },
       async (request) => {
         const [stored] = await loadAgreements(store.db, [request.params.id]);
-        if (!stored) throw notFound('agreement', request.params.id);
+        if (
+          !stored ||
+          !canSeeAgreement(request.scope, {
+            partner_id: stored.agreement.partner ?? null,
+            buying_group: stored.agreement.buyingGroup ?? null,
+          })
+        )
+          throw notFound('agreement', request.params.id);
         return agreementToJson(stored.agreement, stored.status);
       },
     );

@@ -18,6 +18,8 @@ import { settle } from '../settlements/settlement.service.ts';
 import { isIsoDate } from '../shared/dates.ts';
 import { DomainError, describeProblem } from '../shared/errors.ts';
 import { openStore, type Store } from '../store/database.ts';
+import type { UserRole } from '../store/store.types.ts';
+import { createUser, generatePassword, ROLES } from '../users/users.service.ts';
 import { generateWorkload } from '../workload/generate.ts';
 import { runWorkload } from '../workload/workload.service.ts';
 import { progressBar } from './progress.ts';
@@ -269,6 +271,37 @@ export function buildProgram(): Command {
         process.on('SIGTERM', shutdown);
       });
     });
+
+  const users = program.command('users').description('manage the users of the server');
+  users
+    .command('create')
+    .description('create a user with a new password, shown once')
+    .requiredOption('--username <name>', 'lowercase letters, digits and . _ @ -')
+    .requiredOption('--role <role>', `one of ${ROLES.join(', ')}`)
+    .option('--name <text>', 'the name shown for the user')
+    .option('--partner <id>', 'for a partner user: the partner whose data it sees')
+    .option('--group <id>', 'for a partner user: the buying group whose data it sees')
+    .action(
+      async (
+        flags: { username: string; role: UserRole; name?: string; partner?: string; group?: string },
+        command: Command,
+      ) => {
+        await withStore(command, async (store) => {
+          const password = generatePassword();
+          const user = await createUser(store.db, {
+            username: flags.username,
+            role: flags.role,
+            password,
+            ...(flags.name ? { displayName: flags.name } : {}),
+            ...(flags.partner ? { partnerId: flags.partner } : {}),
+            ...(flags.group ? { buyingGroup: flags.group } : {}),
+          });
+          process.stdout.write(
+            `created ${user.role} user "${user.username}" with the password ${password} (shown this once)\n`,
+          );
+        });
+      },
+    );
 
   program
     .command('demo')

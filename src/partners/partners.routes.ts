@@ -45,6 +45,7 @@ export function partnerRoutes(store: Store): FastifyPluginAsyncZod {
       async (request) => {
         const { limit, offset, sort, group, region, q } = request.query;
         let query = store.db.selectFrom('partners');
+        if (request.scope) query = query.where('id', 'in', request.scope.partners);
         if (group !== undefined) query = query.where('buying_group', '=', group);
         if (region !== undefined) query = query.where('region', '=', region);
         if (q !== undefined)
@@ -79,7 +80,8 @@ export function partnerRoutes(store: Store): FastifyPluginAsyncZod {
           .selectAll()
           .where('id', '=', request.params.id)
           .executeTakeFirst();
-        if (!row) throw notFound('partner', request.params.id);
+        if (!row || (request.scope && !request.scope.partners.includes(row.id)))
+          throw notFound('partner', request.params.id);
         return toPartner(row);
       },
     );

@@ -3,6 +3,8 @@
 // schemas, interactive docs, structured JSON logs with a request id, and health
 // and readiness endpoints (decision 0009).
 import { randomUUID } from 'node:crypto';
+import cookie from '@fastify/cookie';
+import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
@@ -19,8 +21,26 @@ import { agreementRoutes } from '../agreements/agreements.routes.ts';
 import { partnerRoutes } from '../partners/partners.routes.ts';
 import { productRoutes } from '../products/products.routes.ts';
 import type { Store } from '../store/database.ts';
-import { installErrorHandler } from './errors.ts';
+import { type PartnerScope, partnerScope } from '../users/access.ts';
+import { SESSION_COOKIE, userRoutes } from '../users/users.routes.ts';
+import { type User, userOfToken } from '../users/users.service.ts';
+import { HttpError, installErrorHandler } from './errors.ts';
 import { errorBody } from './lists.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The signed-in user (set for every route that is not public). */
+    user: User | null;
+    /** The session or API token the request came with. */
+    credential: string | null;
+    /** The partners a partner user may see; undefined for internal roles. */
+    scope: PartnerScope | undefined;
+  }
+  interface FastifyContextConfig {
+    /** Served without signing in. */
+    public?: boolean;
+  }
+}
 
 export const API_PREFIX = '/api/v1';
 /** Largest request body accepted (a file upload goes through its own limit). */
@@ -50,6 +70,18 @@ export async function buildApp(store: Store, options: AppOptions = {}): Promise<
     reply.header('x-request-id', request.id);
   });
   installErrorHandler(app);
+  await app.register(cookie);
+  await app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, context) => ({
+      statusCode: 429,
+      code: 'too_many_requests',
+      message: `too many attempts; try again in ${Math.ceil(context.ttl / 1000)} s`,
+    }),
+  });
+  app.decorateRequest('user', null);
+  app.decorateRequest('credential', null);
+  app.decorateRequest('scope', undefined);
 
   await app.register(swagger, {
     openapi: {
@@ -66,9 +98,26 @@ export async function buildApp(store: Store, options: AppOptions = {}): Promise<
 
   await app.register(
     async (api) => {
+      // Every route needs a signed-in user unless it says it is public.
+      api.addHook('onRequest', async (request) => {
+        if (request.routeOptions.config?.public) return;
+        const header = request.headers.authorization;
+        const token = header?.startsWith('Bearer ') ? header.slice(7) : request.cookies[SESSION_COOKIE];
+        const user = token ? await userOfToken(store.db, token) : undefined;
+        if (!user)
+          throw new HttpError(
+            401,
+            'unauthenticated',
+            'sign in first (POST /api/v1/sessions), or send an API token',
+          );
+        request.user = user;
+        request.credential = token ?? null;
+        request.scope = await partnerScope(store.db, user);
+      });
       api.get(
         '/health',
         {
+          config: { public: true },
           schema: {
             tags: ['service'],
             summary: 'The process is up',
@@ -80,6 +129,7 @@ export async function buildApp(store: Store, options: AppOptions = {}): Promise<
       api.get(
         '/ready',
         {
+          config: { public: true },
           schema: {
             tags: ['service'],
             summary: 'The store answers: ready for requests',
@@ -95,7 +145,10 @@ export async function buildApp(store: Store, options: AppOptions = {}): Promise<
           }
         },
       );
-      api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+      api.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () =>
+        app.swagger(),
+      );
+      await api.register(userRoutes(store));
       await api.register(partnerRoutes(store));
       await api.register(productRoutes(store));
       await api.register(agreementRoutes(store));

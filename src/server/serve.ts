@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.ts';
 import { runDemo } from '../demo/demo.service.ts';
 import { openStore, type Store } from '../store/database.ts';
+import { countUsers, createUser, generatePassword } from '../users/users.service.ts';
 import { buildApp } from './app.ts';
 
 export interface RunningServer {
@@ -20,6 +21,8 @@ export interface ServeOptions {
   dataDir?: string;
   /** Load the demo data into an empty store (default true). */
   seed?: boolean;
+  /** Where the first administrator's password is shown (default: standard output). */
+  announce?: (text: string) => void;
 }
 
 export async function startServer(config: Config, options: ServeOptions = {}): Promise<RunningServer> {
@@ -31,6 +34,20 @@ export async function startServer(config: Config, options: ServeOptions = {}): P
   try {
     const empty = (await store.db.selectFrom('partners').select('id').limit(1).execute()).length === 0;
     if (empty && options.seed !== false) await runDemo(store, () => undefined);
+    // There is no default password: the first administrator's is made now and shown once.
+    if ((await countUsers(store.db)) === 0) {
+      const password = generatePassword();
+      await createUser(store.db, {
+        username: 'admin',
+        displayName: 'Administrator',
+        role: 'admin',
+        password,
+      });
+      (options.announce ?? ((text: string) => process.stdout.write(text)))(
+        `first start: created the user "admin" with the password ${password}\n` +
+          '  (shown this once; create more users with `rebates users create`)\n',
+      );
+    }
     app = await buildApp(store, { logger: { level: config.logLevel } });
     await app.listen({ port: config.port, host: config.host });
   } catch (error) {

@@ -113,7 +113,33 @@ export interface AccrualTotalsTable {
   updated_at: Generated<string>;
 }
 
+export type UserRole = 'admin' | 'commercial' | 'sales' | 'finance' | 'auditor' | 'partner';
+
+export interface UsersTable {
+  id: Generated<string>;
+  username: string;
+  display_name: string;
+  role: UserRole;
+  partner_id: string | null;
+  buying_group: string | null;
+  password_hash: string;
+  created_at: Generated<string>;
+  disabled_at: string | null;
+}
+
+export interface CredentialsTable {
+  token_hash: string;
+  user_id: string;
+  kind: 'session' | 'api_token';
+  name: string | null;
+  created_at: Generated<string>;
+  expires_at: string | null;
+  revoked_at: string | null;
+}
+
 export interface StoreSchema {
+  users: UsersTable;
+  credentials: CredentialsTable;
   accrual_totals: AccrualTotalsTable;
   imports: ImportsTable;
   partners: PartnersTable;
