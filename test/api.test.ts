@@ -7,8 +7,8 @@ import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { readAccruals } from '../src/accruals/accruals.service.ts';
 import { runDemo } from '../src/demo/demo.service.ts';
-import { buildApp } from '../src/server/app.ts';
 import { createUser, issueCredential } from '../src/users/users.service.ts';
+import { listen } from './support/http.ts';
 import { storeTargets } from './support/stores.ts';
 
 for (const target of storeTargets()) {
@@ -28,17 +28,18 @@ for (const target of storeTargets()) {
     before(async () => {
       store = await target.open();
       await runDemo(store, () => undefined);
-      const admin = await createUser(store.db, {
-        username: 'admin',
-        role: 'admin',
-        password: 'correct horse battery',
-      });
+      const admin = await createUser(
+        store.db,
+        {
+          username: 'admin',
+          role: 'admin',
+          password: 'correct horse battery',
+        },
+        { actor: 'test' },
+      );
       token = await issueCredential(store.db, admin.id, 'api_token', 'tests');
-      app = await buildApp(store);
-      await app.listen({ port: 0, host: '127.0.0.1' });
-      const address = app.server.address();
-      assert.ok(address && typeof address === 'object');
-      base = `http://127.0.0.1:${address.port}/api/v1`;
+      ({ app, origin: base } = await listen(store));
+      base = `${base}/api/v1`;
     });
     after(async () => {
       await app.close();

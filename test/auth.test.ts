@@ -5,17 +5,13 @@
 // partner's (or group's) records, getting 404 for anyone else's — on every
 // data endpoint.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { runDemo } from '../src/demo/demo.service.ts';
-import { buildApp } from '../src/server/app.ts';
 import { openStore } from '../src/store/database.ts';
 import { createUser, issueCredential } from '../src/users/users.service.ts';
+import { commandLine, listen } from './support/http.ts';
 import { storeTargets } from './support/stores.ts';
 
 const PASSWORD = 'correct horse battery';
@@ -70,14 +66,14 @@ for (const target of storeTargets()) {
         ['pba', 'partner', { buyingGroup: 'G-PBA' }],
       ];
       for (const [username, role, tie] of users) {
-        const user = await createUser(store.db, { username, role, password: PASSWORD, ...tie });
+        const user = await createUser(
+          store.db,
+          { username, role, password: PASSWORD, ...tie },
+          { actor: 'test' },
+        );
         tokens[username] = await issueCredential(store.db, user.id, 'api_token', 'tests');
       }
-      app = await buildApp(store);
-      await app.listen({ port: 0, host: '127.0.0.1' });
-      const address = app.server.address();
-      assert.ok(address && typeof address === 'object');
-      origin = `http://127.0.0.1:${address.port}`;
+      ({ app, origin } = await listen(store));
     });
     after(async () => {
       await app.close();
@@ -190,12 +186,7 @@ for (const target of storeTargets()) {
 
 describe('rebates users create', () => {
   test('creates a user with a password shown once, and refuses bad input naming the field', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'rebates-users-'));
-    const bin = join(import.meta.dirname, '..', 'bin', 'rebates.js');
-    const env = { ...process.env };
-    delete env.DATABASE_URL;
-    const run = (...args: string[]) =>
-      spawnSync(process.execPath, [bin, '--data-dir', dataDir, ...args], { encoding: 'utf8', env });
+    const { dataDir, run } = commandLine('rebates-users-');
     assert.equal(run('demo').status, 0);
     const made = run('users', 'create', '--username', 'pat', '--role', 'partner', '--partner', 'D-1002');
     assert.equal(made.status, 0, made.stderr);

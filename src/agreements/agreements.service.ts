@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { rebuildAccruals } from '../accruals/accruals.service.ts';
+import { appendAudit, commandLineActor } from '../audit/audit.service.ts';
 import type { ImportSummary } from '../imports/import.service.ts';
 import { csvField } from '../shared/csv-text.ts';
 import { DomainError, type Problem } from '../shared/errors.ts';
@@ -20,6 +21,9 @@ export interface AgreementImportOptions {
   rejectsFile?: string;
   /** The full problem list as CSV when there are problems (default FILE.errors.csv). */
   errorsFile?: string;
+  /** Who imports, for the audit trail (default: the command line's user). */
+  actor?: string;
+  requestId?: string;
 }
 
 /**
@@ -237,6 +241,35 @@ export async function importAgreements(
       .returning('id')
       .executeTakeFirstOrThrow();
     summary.importId = head.id;
+    const actor = options.actor ?? commandLineActor();
+    const request = options.requestId ? { requestId: options.requestId } : {};
+    const created = importEverything ? fresh : [];
+    await appendAudit(trx, [
+      {
+        actor,
+        action: 'import.agreements',
+        entity: 'import',
+        entityId: head.id,
+        after: {
+          file: fileName,
+          outcome: summary.outcome,
+          read: summary.read,
+          imported: summary.imported,
+          duplicates: summary.duplicates,
+          rejected: summary.rejected,
+        },
+        ...request,
+      },
+      // Each new agreement with its full terms: what an auditor compares a later amendment with.
+      ...created.map((f) => ({
+        actor,
+        action: 'agreement.create',
+        entity: 'agreement',
+        entityId: f.parsed.agreement.id,
+        after: agreementToJson(f.parsed.agreement, f.parsed.status),
+        ...request,
+      })),
+    ]);
     if (importEverything && fresh.length > 0) {
       await insertAgreements(
         trx,

@@ -6,6 +6,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { type AccrualFormat, formatAccruals } from '../accruals/accruals.format.ts';
 import { readAccruals } from '../accruals/accruals.service.ts';
 import { importAgreements } from '../agreements/agreements.service.ts';
+import { commandLineActor, verifyAudit } from '../audit/audit.service.ts';
 import { type Config, loadConfig } from '../config.ts';
 import { runDemo } from '../demo/demo.service.ts';
 import { printImportSummary } from '../imports/import.format.ts';
@@ -288,20 +289,43 @@ export function buildProgram(): Command {
       ) => {
         await withStore(command, async (store) => {
           const password = generatePassword();
-          const user = await createUser(store.db, {
-            username: flags.username,
-            role: flags.role,
-            password,
-            ...(flags.name ? { displayName: flags.name } : {}),
-            ...(flags.partner ? { partnerId: flags.partner } : {}),
-            ...(flags.group ? { buyingGroup: flags.group } : {}),
-          });
+          const user = await createUser(
+            store.db,
+            {
+              username: flags.username,
+              role: flags.role,
+              password,
+              ...(flags.name ? { displayName: flags.name } : {}),
+              ...(flags.partner ? { partnerId: flags.partner } : {}),
+              ...(flags.group ? { buyingGroup: flags.group } : {}),
+            },
+            { actor: commandLineActor() },
+          );
           process.stdout.write(
             `created ${user.role} user "${user.username}" with the password ${password} (shown this once)\n`,
           );
         });
       },
     );
+
+  program
+    .command('audit')
+    .description('the audit trail')
+    .command('verify')
+    .description("recompute the audit trail's hash chain and report the first broken link")
+    .action(async (_flags, command: Command) => {
+      await withStore(command, async (store) => {
+        const result = await verifyAudit(store.db);
+        if (result.broken) {
+          process.stderr.write(
+            `audit trail BROKEN at entry ${result.broken.seq}: ${result.broken.reason} (${result.entries} entries before it verified)\n`,
+          );
+          exitCode = 1;
+          return;
+        }
+        process.stdout.write(`audit trail intact: ${result.entries} entries, every link verified\n`);
+      });
+    });
 
   program
     .command('demo')

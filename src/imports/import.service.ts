@@ -11,6 +11,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { basename } from 'node:path';
 import { sql } from 'kysely';
 import { addLinesToAccruals, lineFromColumns } from '../accruals/accruals.service.ts';
+import { type AuditEntry, appendAudit, commandLineActor } from '../audit/audit.service.ts';
 import type { Line } from '../calculation/aggregate.ts';
 import { partnerImport } from '../partners/partners.schema.ts';
 import { productImport } from '../products/products.schema.ts';
@@ -56,6 +57,9 @@ export interface ImportOptions {
   /** Where the full problem list goes when there are problems (default: FILE.errors.csv beside the input). */
   errorsFile?: string;
   onProgress?: (bytesRead: number, totalBytes: number) => void;
+  /** Who imports, for the audit trail (default: the command line's user). */
+  actor?: string;
+  requestId?: string;
 }
 
 export type ImportOutcome = 'imported' | 'partially_imported' | 'nothing_imported';
@@ -188,6 +192,24 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
     }
   };
 
+  // One entry per import: its rows carry the import's id, so the entry names every row it brought.
+  const auditEntry = (importId: string): AuditEntry => ({
+    actor: options.actor ?? commandLineActor(),
+    action: `import.${options.kind}`,
+    entity: 'import',
+    entityId: importId,
+    after: {
+      file: fileName,
+      mapping: options.mappingName ?? null,
+      outcome: summary.outcome,
+      read: summary.read,
+      imported: summary.imported,
+      duplicates: summary.duplicates,
+      rejected: summary.rejected,
+    },
+    ...(options.requestId ? { requestId: options.requestId } : {}),
+  });
+
   const runImport = async (db: Database, importId: string) => {
     const references = await loadReferences(store, db, spec);
     // New transaction lines go to the accruals once the file is stored; past the
@@ -319,6 +341,7 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
         })
         .where('id', '=', head.id)
         .execute();
+      await appendAudit(trx, auditEntry(head.id));
     });
   } catch (error) {
     if (!(error instanceof RollBack)) {
@@ -331,22 +354,25 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
     summary.withheld = summary.imported;
     summary.imported = 0;
     delete summary.importId;
-    const head = await store.db
-      .insertInto('imports')
-      .values({
-        kind: options.kind,
-        file_name: fileName,
-        mapping_name: options.mappingName ?? null,
-        finished_at: new Date().toISOString(),
-        rows_read: summary.read,
-        rows_imported: 0,
-        rows_duplicate: summary.duplicates,
-        rows_rejected: summary.rejected,
-        outcome: 'nothing_imported',
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    summary.importId = head.id;
+    await store.db.transaction().execute(async (trx) => {
+      const head = await trx
+        .insertInto('imports')
+        .values({
+          kind: options.kind,
+          file_name: fileName,
+          mapping_name: options.mappingName ?? null,
+          finished_at: new Date().toISOString(),
+          rows_read: summary.read,
+          rows_imported: 0,
+          rows_duplicate: summary.duplicates,
+          rows_rejected: summary.rejected,
+          outcome: 'nothing_imported',
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      summary.importId = head.id;
+      await appendAudit(trx, auditEntry(head.id));
+    });
   }
   await errors.close();
   await rejects.close();

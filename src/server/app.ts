@@ -18,6 +18,7 @@ import { sql } from 'kysely';
 import { z } from 'zod';
 import { accrualRoutes } from '../accruals/accruals.routes.ts';
 import { agreementRoutes } from '../agreements/agreements.routes.ts';
+import { auditRoutes } from '../audit/audit.routes.ts';
 import { partnerRoutes } from '../partners/partners.routes.ts';
 import { productRoutes } from '../products/products.routes.ts';
 import type { Store } from '../store/database.ts';
@@ -153,6 +154,7 @@ export async function buildApp(store: Store, options: AppOptions = {}): Promise<
       await api.register(productRoutes(store));
       await api.register(agreementRoutes(store));
       await api.register(accrualRoutes(store));
+      await api.register(auditRoutes(store));
     },
     { prefix: API_PREFIX },
   );

@@ -37,12 +37,16 @@ export async function startServer(config: Config, options: ServeOptions = {}): P
     // There is no default password: the first administrator's is made now and shown once.
     if ((await countUsers(store.db)) === 0) {
       const password = generatePassword();
-      await createUser(store.db, {
-        username: 'admin',
-        displayName: 'Administrator',
-        role: 'admin',
-        password,
-      });
+      await createUser(
+        store.db,
+        {
+          username: 'admin',
+          displayName: 'Administrator',
+          role: 'admin',
+          password,
+        },
+        { actor: 'system' },
+      );
       (options.announce ?? ((text: string) => process.stdout.write(text)))(
         `first start: created the user "admin" with the password ${password}\n` +
           '  (shown this once; create more users with `rebates users create`)\n',

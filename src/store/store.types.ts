@@ -137,7 +137,23 @@ export interface CredentialsTable {
   revoked_at: string | null;
 }
 
+export interface AuditLogTable {
+  seq: Generated<string>;
+  at: string;
+  actor: string;
+  action: string;
+  entity: string;
+  entity_id: string | null;
+  before: string | null;
+  after: string | null;
+  comment: string | null;
+  request_id: string | null;
+  prev_hash: string;
+  hash: string;
+}
+
 export interface StoreSchema {
+  audit_log: AuditLogTable;
   users: UsersTable;
   credentials: CredentialsTable;
   accrual_totals: AccrualTotalsTable;

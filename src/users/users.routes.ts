@@ -3,6 +3,7 @@
 // `Authorization: Bearer <token>`. Logins are rate limited per address and user.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { appendAudit } from '../audit/audit.service.ts';
 import { HttpError } from '../server/errors.ts';
 import { errorBody } from '../server/lists.ts';
 import type { Store } from '../store/database.ts';
@@ -118,7 +119,19 @@ export function userRoutes(store: Store): FastifyPluginAsyncZod {
         },
       },
       async (request, reply) => {
-        const token = await issueCredential(store.db, request.user!.id, 'api_token', request.body.name);
+        const user = request.user!;
+        const token = await store.db.transaction().execute(async (trx) => {
+          const made = await issueCredential(trx, user.id, 'api_token', request.body.name);
+          await appendAudit(trx, {
+            actor: user.username,
+            action: 'user.token.create',
+            entity: 'user',
+            entityId: user.username,
+            after: { token: request.body.name },
+            requestId: request.id,
+          });
+          return made;
+        });
         return reply.code(201).send({ token, name: request.body.name });
       },
     );

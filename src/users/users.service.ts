@@ -3,6 +3,7 @@
 // token is 32 random bytes given to the user once and stored only as its SHA-256.
 import { createHash, randomBytes, scrypt as scryptCallback, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
+import { appendAudit } from '../audit/audit.service.ts';
 import { DomainError } from '../shared/errors.ts';
 import type { Database } from '../store/database.ts';
 import type { UserRole } from '../store/store.types.ts';
@@ -71,7 +72,13 @@ export interface NewUser {
   password: string;
 }
 
-export async function createUser(db: Database, input: NewUser): Promise<User> {
+/** Who makes a change, for the audit trail. */
+export interface Author {
+  actor: string;
+  requestId?: string;
+}
+
+export async function createUser(db: Database, input: NewUser, author: Author): Promise<User> {
   const problems: { field: string; code: string; message: string }[] = [];
   if (!/^[a-z0-9][a-z0-9._@-]{0,99}$/.test(input.username))
     problems.push({
@@ -140,19 +147,38 @@ export async function createUser(db: Database, input: NewUser): Promise<User> {
     });
   if (problems.length > 0)
     throw new DomainError('invalid_user', problems.map((p) => p.message).join('; '), problems);
-  const row = await db
-    .insertInto('users')
-    .values({
-      username: input.username,
-      display_name: input.displayName ?? input.username,
-      role: input.role,
-      partner_id: input.partnerId ?? null,
-      buying_group: input.buyingGroup ?? null,
-      password_hash: await hashPassword(input.password),
-    })
-    .returningAll()
-    .executeTakeFirstOrThrow();
-  return toUser(row);
+  const passwordHash = await hashPassword(input.password);
+  const write = async (trx: Database) => {
+    const row = await trx
+      .insertInto('users')
+      .values({
+        username: input.username,
+        display_name: input.displayName ?? input.username,
+        role: input.role,
+        partner_id: input.partnerId ?? null,
+        buying_group: input.buyingGroup ?? null,
+        password_hash: passwordHash,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    const user = toUser(row);
+    // Never the password or its hash.
+    await appendAudit(trx, {
+      ...author,
+      action: 'user.create',
+      entity: 'user',
+      entityId: user.username,
+      after: {
+        username: user.username,
+        displayName: user.displayName,
+        role: user.role,
+        partner: user.partnerId,
+        group: user.buyingGroup,
+      },
+    });
+    return user;
+  };
+  return db.isTransaction ? write(db) : db.transaction().execute(write);
 }
 
 function toUser(row: {
