@@ -22,10 +22,12 @@ import { auditRoutes } from '../audit/audit.routes.ts';
 import { partnerRoutes } from '../partners/partners.routes.ts';
 import { productRoutes } from '../products/products.routes.ts';
 import type { Store } from '../store/database.ts';
+import { transactionRoutes } from '../transactions/transactions.routes.ts';
 import { type PartnerScope, partnerScope } from '../users/access.ts';
 import { SESSION_COOKIE, userRoutes } from '../users/users.routes.ts';
 import { type User, userOfToken } from '../users/users.service.ts';
 import { HttpError, installErrorHandler } from './errors.ts';
+import { installIdempotency } from './idempotency.ts';
 import { errorBody } from './lists.ts';
 
 declare module 'fastify' {
@@ -115,6 +117,7 @@ export async function buildApp(store: Store, options: AppOptions = {}): Promise<
         request.credential = token ?? null;
         request.scope = await partnerScope(store.db, user);
       });
+      installIdempotency(api, store);
       api.get(
         '/health',
         {
@@ -155,6 +158,7 @@ export async function buildApp(store: Store, options: AppOptions = {}): Promise<
       await api.register(agreementRoutes(store));
       await api.register(accrualRoutes(store));
       await api.register(auditRoutes(store));
+      await api.register(transactionRoutes(store));
     },
     { prefix: API_PREFIX },
   );

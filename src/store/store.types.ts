@@ -152,7 +152,20 @@ export interface AuditLogTable {
   hash: string;
 }
 
+export interface IdempotencyKeysTable {
+  user_id: string;
+  key: string;
+  method: string;
+  path: string;
+  body_hash: string;
+  /** Null while the first request is still being answered. */
+  status: number | null;
+  response: string | null;
+  created_at: Generated<string>;
+}
+
 export interface StoreSchema {
+  idempotency_keys: IdempotencyKeysTable;
   audit_log: AuditLogTable;
   users: UsersTable;
   credentials: CredentialsTable;

@@ -1,0 +1,158 @@
+// Recording transaction lines over HTTP, on both stores: lines go through the
+// import path (checks, idempotence by line id, accruals kept current, an audit
+// entry naming the user and request); Idempotency-Key replays the first answer
+// for the same request and refuses another with the same key; bad lines are
+// reported by index and field and nothing is kept; only finance and
+// administrators may record.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { runDemo } from '../src/demo/demo.service.ts';
+import { Decimal } from '../src/shared/decimal.ts';
+import { createUser, issueCredential } from '../src/users/users.service.ts';
+import { listen } from './support/http.ts';
+import { storeTargets } from './support/stores.ts';
+
+const line = (id: string, amount: string, extra: Record<string, string> = {}) => ({
+  id,
+  date: '2025-02-10',
+  partner: 'D-1001',
+  sku: 'PT-100',
+  quantity: '2',
+  amount,
+  currency: 'USD',
+  ...extra,
+});
+
+for (const target of storeTargets()) {
+  describe(`recording transactions over HTTP (${target.name})`, () => {
+    let store: Awaited<ReturnType<typeof target.open>>;
+    let app: FastifyInstance;
+    let origin: string;
+    const tokens: Record<string, string> = {};
+    const call = async (user: string, method: string, path: string, body?: unknown, key?: string) => {
+      const headers: Record<string, string> = { authorization: `Bearer ${tokens[user]}` };
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      if (key !== undefined) headers['idempotency-key'] = key;
+      const response = await fetch(`${origin}/api/v1${path}`, {
+        method,
+        headers,
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+      // biome-ignore lint/suspicious/noExplicitAny: answers are checked field by field
+      return { status: response.status, headers: response.headers, body: (await response.json()) as any };
+    };
+    const q1Volume = async () => {
+      const positions = await call('fin', 'GET', '/accruals?agreement=DEMO-01-VOLUME');
+      return positions.body.items.find((p: { periodStart: string }) => p.periodStart === '2025-01-01');
+    };
+    const imports = async () => (await store.db.selectFrom('imports').select('id').execute()).length;
+
+    before(async () => {
+      store = await target.open();
+      await runDemo(store, () => undefined);
+      for (const [username, role, tie] of [
+        ['fin', 'finance', {}],
+        ['sal', 'sales', {}],
+        ['d1001', 'partner', { partnerId: 'D-1001' }],
+      ] as const) {
+        const user = await createUser(
+          store.db,
+          { username, role, password: 'correct horse battery', ...tie },
+          { actor: 'test' },
+        );
+        tokens[username] = await issueCredential(store.db, user.id, 'api_token');
+      }
+      ({ app, origin } = await listen(store));
+    });
+    after(async () => {
+      await app.close();
+      await store.dispose();
+    });
+
+    test('lines are recorded once, accruals move, and the audit trail names the user and request', async () => {
+      const before = await q1Volume();
+      const body = { lines: [line('API-1', '1000.00'), line('API-2', '250.50')] };
+      const first = await call('fin', 'POST', '/transactions', body, 'key-1');
+      assert.equal(first.status, 201);
+      assert.deepEqual(
+        { outcome: first.body.outcome, imported: first.body.imported, duplicates: first.body.duplicates },
+        { outcome: 'imported', imported: 2, duplicates: 0 },
+      );
+      const afterLines = await q1Volume();
+      assert.equal(afterLines.lineCount, before.lineCount + 2);
+      assert.equal(
+        Decimal.parse(afterLines.amount).sub(Decimal.parse(before.amount)).toString(),
+        '1250.50',
+        'the quarter measures 1,250.50 more',
+      );
+      const entry = await store.db
+        .selectFrom('audit_log')
+        .selectAll()
+        .where('action', '=', 'import.transactions')
+        .where('entity_id', '=', first.body.importId)
+        .executeTakeFirstOrThrow();
+      assert.equal(entry.actor, 'fin');
+      assert.equal(entry.request_id, first.headers.get('x-request-id'));
+
+      // The same request with the same key: the first answer again, nothing done twice.
+      const count = await imports();
+      const replay = await call('fin', 'POST', '/transactions', body, 'key-1');
+      assert.equal(replay.status, 201);
+      assert.deepEqual(replay.body, first.body);
+      assert.equal(replay.headers.get('idempotent-replayed'), 'true');
+      assert.equal(await imports(), count);
+      // The same key with another body: refused.
+      const reused = await call('fin', 'POST', '/transactions', { lines: [line('API-3', '1.00')] }, 'key-1');
+      assert.equal(reused.status, 409);
+      assert.equal(reused.body.code, 'idempotency_key_reused');
+      // Without a key, the same lines are duplicates: stored once.
+      const again = await call('fin', 'POST', '/transactions', body);
+      assert.deepEqual([again.body.imported, again.body.duplicates], [0, 2]);
+      assert.equal((await q1Volume()).lineCount, before.lineCount + 2);
+    });
+
+    test('bad lines are named by index and field, and nothing is recorded', async () => {
+      const count = (await store.db.selectFrom('transactions').select('id').execute()).length;
+      const bad = await call('fin', 'POST', '/transactions', {
+        lines: [
+          line('API-10', '5.00'),
+          line('API-11', '5.00', { date: '2025-02-30' }),
+          line('API-12', '1.234'),
+        ],
+      });
+      assert.equal(bad.status, 422);
+      assert.equal(bad.body.code, 'invalid_lines');
+      assert.deepEqual(
+        bad.body.details.map((d: { field: string; code: string }) => `${d.field} ${d.code}`),
+        ['lines[1].date bad_date', 'lines[2].amount amount_has_too_many_decimals'],
+      );
+      assert.equal((await store.db.selectFrom('transactions').select('id').execute()).length, count);
+      const kept = await call('fin', 'POST', '/transactions?skipInvalid=true', {
+        lines: [line('API-10', '5.00'), line('API-11', '5.00', { date: '2025-02-30' })],
+      });
+      assert.deepEqual([kept.status, kept.body.imported, kept.body.rejected], [201, 1, 1]);
+      const typed = await call('fin', 'POST', '/transactions', {
+        lines: [{ ...line('API-20', '1.00'), quantity: 2 }],
+      });
+      assert.equal(typed.status, 400);
+      assert.equal(typed.body.details[0].field, 'lines.0.quantity');
+      const empty = await call('fin', 'POST', '/transactions', { lines: [] });
+      assert.equal(empty.status, 400);
+    });
+
+    test('only finance and administrators record lines', async () => {
+      for (const user of ['sal', 'd1001']) {
+        const refused = await call(user, 'POST', '/transactions', { lines: [line(`API-${user}`, '1.00')] });
+        assert.equal(refused.status, 403, user);
+        assert.equal(refused.body.code, 'forbidden');
+      }
+      const stored = await store.db
+        .selectFrom('transactions')
+        .select('id')
+        .where('id', 'like', 'API-%')
+        .execute();
+      assert.ok(stored.every((r) => !['API-sal', 'API-d1001'].includes(r.id)));
+    });
+  });
+}
