@@ -57,15 +57,14 @@ const keyOf = (r: TotalsRequest) =>
   requestKey(r.agreement.id, r.rule.id, r.role, r.window.start, r.window.end);
 
 /**
- * Anything that can change which lines a window counts (agreements, partners,
- * products) arrives through an import, so the newest such import identifies
- * the index's inputs.
+ * Anything that can change which lines a window counts arrives through an import
+ * (agreements, partners, products) or a change of an agreement's status, so the
+ * newest of each identifies the index's inputs.
  */
 async function indexRevision(db: Database): Promise<string> {
   const row = await sql<{ revision: string | null }>`
-    SELECT max(id)::text AS revision FROM imports WHERE kind IN ('agreements', 'partners', 'products')`.execute(
-    db,
-  );
+    SELECT coalesce((SELECT max(id) FROM imports WHERE kind IN ('agreements', 'partners', 'products'))::text, '0') || '/' ||
+      coalesce((SELECT max(id) FROM agreement_status_changes)::text, '0') AS revision`.execute(db);
   return row.rows[0]?.revision ?? '0';
 }
 

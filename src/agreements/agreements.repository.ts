@@ -67,6 +67,7 @@ export async function insertAgreements(
   db: Database,
   list: readonly ParsedAgreement[],
   importId: string | null,
+  createdBy: string | null = null,
 ): Promise<void> {
   for (let offset = 0; offset < list.length; offset += AGREEMENTS_PER_INSERT_MAX) {
     const chunk = list.slice(offset, offset + AGREEMENTS_PER_INSERT_MAX);
@@ -82,6 +83,7 @@ export async function insertAgreements(
       calendar: a.calendar,
       status,
       import_id: importId,
+      created_by: createdBy,
     }));
     const rules = chunk.flatMap(({ agreement: a }) =>
       a.rules.map((r, position) => {

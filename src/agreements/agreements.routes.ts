@@ -1,8 +1,12 @@
 // Agreements over HTTP: the list (paged, sorted, filtered by status, partner,
 // buying group or a text search) and one agreement in the import format.
+
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { notFound } from '../server/errors.ts';
+import { HttpError, notFound } from '../server/errors.ts';
 import {
   errorBody,
   fetchPage,
@@ -15,6 +19,8 @@ import {
 import type { Store } from '../store/database.ts';
 import { canSeeAgreement } from '../users/access.ts';
 import { agreementToJson, loadAgreements } from './agreements.repository.ts';
+import { importAgreements } from './agreements.service.ts';
+import { changeStatus, TRANSITIONS, type TransitionAction } from './lifecycle.ts';
 
 const summary = z.object({
   id: z.string(),
@@ -32,6 +38,109 @@ const SORTS = { id: 'id', name: 'name', start: 'start_date', end: 'end_date', st
 
 export function agreementRoutes(store: Store): FastifyPluginAsyncZod {
   return async (app) => {
+    app.post(
+      '/agreements',
+      {
+        schema: {
+          tags: ['agreements'],
+          summary: 'Write a new agreement as a draft, in the import format (README, Agreements)',
+          body: z.record(z.string(), z.unknown()),
+          response: {
+            201: z.record(z.string(), z.unknown()),
+            400: errorBody,
+            403: errorBody,
+            409: errorBody,
+            422: errorBody,
+          },
+        },
+      },
+      async (request, reply) => {
+        const user = request.user!;
+        if (user.role !== 'admin' && user.role !== 'commercial')
+          throw new HttpError(
+            403,
+            'forbidden',
+            'writing agreements is for administrators and the commercial team',
+          );
+        const status = request.body.status;
+        if (status !== undefined && status !== 'draft')
+          throw new HttpError(
+            400,
+            'invalid_request',
+            'status: a new agreement is a draft; submit it for approval next',
+          );
+        const dir = await mkdtemp(join(tmpdir(), 'rebates-api-agreement-'));
+        try {
+          const file = join(dir, 'agreement.json');
+          await writeFile(file, JSON.stringify([{ ...request.body, status: 'draft' }]));
+          const summary = await importAgreements(store, {
+            file,
+            actor: user.username,
+            requestId: request.id,
+            errorsFile: join(dir, 'errors.csv'),
+          });
+          const id = String(request.body.id ?? '');
+          if (summary.duplicates > 0) throw new HttpError(409, 'exists', `agreement ${id} is already stored`);
+          if (summary.imported === 0) {
+            const conflict = summary.problems.some((p) => p.code === 'exists_with_different_content');
+            throw Object.assign(
+              new HttpError(
+                conflict ? 409 : 422,
+                conflict ? 'exists_with_different_content' : 'invalid_agreement',
+                summary.problems.map((p) => p.message).join('; '),
+              ),
+              {
+                details: summary.problems.map((p) => ({
+                  field: p.field ?? '',
+                  code: p.code,
+                  message: p.message,
+                })),
+              },
+            );
+          }
+          const [stored] = await loadAgreements(store.db, [id]);
+          return reply.code(201).send(agreementToJson(stored!.agreement, stored!.status));
+        } finally {
+          await rm(dir, { recursive: true, force: true });
+        }
+      },
+    );
+
+    app.post(
+      '/agreements/:id/transitions',
+      {
+        schema: {
+          tags: ['agreements'],
+          summary: 'Submit, approve, reject, activate, cancel or close an agreement',
+          params: z.object({ id: z.string().min(1) }),
+          body: z.object({
+            action: z.enum(Object.keys(TRANSITIONS) as [TransitionAction, ...TransitionAction[]]),
+            comment: z.string().max(2_000).optional(),
+          }),
+          response: {
+            200: z.object({ id: z.string(), status: z.string() }),
+            400: errorBody,
+            403: errorBody,
+            404: errorBody,
+            409: errorBody,
+          },
+        },
+      },
+      async (request) => {
+        const user = request.user!;
+        // A partner user sees only its own agreements and changes none: anything else is 404.
+        if (user.role === 'partner') throw notFound('agreement', request.params.id);
+        const status = await changeStatus(
+          store,
+          request.params.id,
+          request.body.action,
+          { actor: user.username, username: user.username, role: user.role, requestId: request.id },
+          request.body.comment,
+        );
+        return { id: request.params.id, status };
+      },
+    );
+
     app.get(
       '/agreements',
       {

@@ -275,6 +275,7 @@ export async function importAgreements(
         trx,
         fresh.map((f) => f.parsed),
         head.id,
+        actor,
       );
       // Their accruals over the lines already stored, committed with them. This
       // transaction changes no line, product or partner, so other connections may read those.

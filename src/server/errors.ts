@@ -39,7 +39,10 @@ export function installErrorHandler(app: FastifyInstance): void {
       return;
     }
     if (error instanceof HttpError) {
-      reply.code(error.status).send({ code: error.code, message: error.message });
+      const details = (error as HttpError & { details?: unknown[] }).details;
+      reply
+        .code(error.status)
+        .send({ code: error.code, message: error.message, ...(details ? { details } : {}) });
       return;
     }
     if (error instanceof DomainError) {

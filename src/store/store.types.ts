@@ -64,6 +64,8 @@ export interface AgreementsTable {
   calendar: 'none' | 'monthly' | 'quarterly' | 'yearly';
   status: string;
   import_id: string | null;
+  /** The actor who wrote it (null for agreements stored before authors were kept). */
+  created_by: Generated<string | null>;
 }
 
 export interface AgreementRulesTable {
@@ -164,7 +166,18 @@ export interface IdempotencyKeysTable {
   created_at: Generated<string>;
 }
 
+export interface AgreementStatusChangesTable {
+  id: Generated<string>;
+  agreement_id: string;
+  from_status: string;
+  to_status: string;
+  changed_by: string;
+  changed_at: Generated<string>;
+  comment: string | null;
+}
+
 export interface StoreSchema {
+  agreement_status_changes: AgreementStatusChangesTable;
   idempotency_keys: IdempotencyKeysTable;
   audit_log: AuditLogTable;
   users: UsersTable;
