@@ -139,6 +139,19 @@ for (const target of storeTargets()) {
       assert.equal(typed.body.details[0].field, 'lines.0.quantity');
       const empty = await call('fin', 'POST', '/transactions', { lines: [] });
       assert.equal(empty.status, 400);
+      const raw = (body: string) =>
+        fetch(`${origin}/api/v1/transactions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${tokens.fin}`, 'content-type': 'application/json' },
+          body,
+        }).then(async (r) => ({ status: r.status, body: (await r.json()) as { code: string } }));
+      const malformed = await raw('{"lines": [');
+      assert.deepEqual([malformed.status, malformed.body.code], [400, 'invalid_json']);
+      const oversize = await raw(
+        JSON.stringify({ lines: [line('API-BIG', '1.00', { end_customer: 'x'.repeat(17 * 1024 * 1024) })] }),
+      );
+      assert.deepEqual([oversize.status, oversize.body.code], [413, 'body_too_large']);
+      assert.equal((await store.db.selectFrom('transactions').select('id').execute()).length, count + 1);
     });
 
     test('only finance and administrators record lines', async () => {

@@ -18,6 +18,19 @@ export function notFound(what: string, id: string): HttpError {
   return new HttpError(404, 'not_found', `no ${what} ${JSON.stringify(id)}`);
 }
 
+const FASTIFY_CODES: Record<string, string> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
+};
+
+/** Fastify's own codes (FST_…) named in our words; a plugin's own code (rate limits) is kept. */
+function refusalCode(code: string | undefined): string {
+  if (code === undefined) return 'bad_request';
+  return FASTIFY_CODES[code] ?? (code.startsWith('FST_') ? 'bad_request' : code);
+}
+
 export function installErrorHandler(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) => {
     reply
@@ -59,9 +72,7 @@ export function installErrorHandler(app: FastifyInstance): void {
     }
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       // Fastify's own refusals: a body too large, a malformed JSON body, a wrong content type.
-      reply
-        .code(error.statusCode)
-        .send({ code: (error.code ?? 'bad_request').toLowerCase(), message: error.message });
+      reply.code(error.statusCode).send({ code: refusalCode(error.code), message: error.message });
       return;
     }
     request.log.error({ err: error }, 'request failed');

@@ -16,6 +16,8 @@ import type { Store } from '../store/database.ts';
 
 /** Lines one request may carry; larger loads go as files. */
 export const LINES_PER_REQUEST_MAX = 10_000;
+/** Room for the most lines a request may carry, at up to 1.6 KB each. */
+export const LINES_BODY_BYTES_MAX = 16 * 1024 * 1024;
 const WRITERS = new Set(['admin', 'finance']);
 
 const text = z.string().max(1_000);
@@ -43,6 +45,7 @@ export function transactionRoutes(store: Store): FastifyPluginAsyncZod {
     app.post(
       '/transactions',
       {
+        bodyLimit: LINES_BODY_BYTES_MAX,
         schema: {
           tags: ['transactions'],
           summary: 'Record transaction lines (one or a batch), idempotently by line id',
