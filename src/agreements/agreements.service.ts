@@ -241,9 +241,25 @@ export async function importAgreements(
       .returning('id')
       .executeTakeFirstOrThrow();
     summary.importId = head.id;
+    if (importEverything && fresh.length > 0) {
+      await insertAgreements(
+        trx,
+        fresh.map((f) => f.parsed),
+        head.id,
+        options.actor ?? commandLineActor(),
+      );
+      // Their accruals over the lines already stored, committed with them. This
+      // transaction changes no line, product or partner, so other connections may read those.
+      await rebuildAccruals(
+        trx,
+        fresh.map((f) => f.parsed.agreement.id),
+        parallelReaders(store),
+      );
+    }
     const actor = options.actor ?? commandLineActor();
     const request = options.requestId ? { requestId: options.requestId } : {};
     const created = importEverything ? fresh : [];
+    // After the accruals: every writer takes the accruals' lock before the audit trail's.
     await appendAudit(trx, [
       {
         actor,
@@ -270,21 +286,6 @@ export async function importAgreements(
         ...request,
       })),
     ]);
-    if (importEverything && fresh.length > 0) {
-      await insertAgreements(
-        trx,
-        fresh.map((f) => f.parsed),
-        head.id,
-        actor,
-      );
-      // Their accruals over the lines already stored, committed with them. This
-      // transaction changes no line, product or partner, so other connections may read those.
-      await rebuildAccruals(
-        trx,
-        fresh.map((f) => f.parsed.agreement.id),
-        parallelReaders(store),
-      );
-    }
   });
   if (allProblems.length > 0) {
     summary.errorsFile = options.errorsFile ?? `${options.file}.errors.csv`;

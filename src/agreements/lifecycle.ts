@@ -76,6 +76,9 @@ export async function changeStatus(
         comment: comment ?? null,
       })
       .execute();
+    // Accrues once approved; a cancelled or rejected agreement keeps no totals.
+    await rebuildAccruals(trx, [agreementId]);
+    // After the accruals: every writer takes the accruals' lock before the audit trail's.
     await appendAudit(trx, {
       actor: who.actor,
       action: `agreement.${action}`,
@@ -86,8 +89,6 @@ export async function changeStatus(
       ...(comment ? { comment } : {}),
       ...(who.requestId ? { requestId: who.requestId } : {}),
     });
-    // Accrues once approved; a cancelled or rejected agreement keeps no totals.
-    await rebuildAccruals(trx, [agreementId]);
     return transition.to;
   });
 }

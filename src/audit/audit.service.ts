@@ -10,7 +10,11 @@ import { sql } from 'kysely';
 import type { Database } from '../store/database.ts';
 import type { AuditLogTable } from '../store/store.types.ts';
 
-/** Serialises appends: each entry must see the one before it. */
+/**
+ * Serialises appends: each entry must see the one before it. Advisory locks are
+ * taken in one order everywhere — the accruals' (accruals.service.ts) before this
+ * one — so two writers never wait for each other: append last in a transaction.
+ */
 const AUDIT_LOCK_KEY = 7_202_612;
 export const GENESIS_HASH = '0'.repeat(64);
 
