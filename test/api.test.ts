@@ -7,8 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { readAccruals } from '../src/accruals/accruals.service.ts';
 import { runDemo } from '../src/demo/demo.service.ts';
-import { createUser, issueCredential } from '../src/users/users.service.ts';
-import { listen } from './support/http.ts';
+import { listen, usersWithTokens } from './support/http.ts';
 import { storeTargets } from './support/stores.ts';
 
 for (const target of storeTargets()) {
@@ -28,16 +27,7 @@ for (const target of storeTargets()) {
     before(async () => {
       store = await target.open();
       await runDemo(store, () => undefined);
-      const admin = await createUser(
-        store.db,
-        {
-          username: 'admin',
-          role: 'admin',
-          password: 'correct horse battery',
-        },
-        { actor: 'test' },
-      );
-      token = await issueCredential(store.db, admin.id, 'api_token', 'tests');
+      token = (await usersWithTokens(store, { admin: { role: 'admin' } })).admin!;
       ({ app, origin: base } = await listen(store));
       base = `${base}/api/v1`;
     });

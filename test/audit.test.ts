@@ -10,8 +10,7 @@ import { sql } from 'kysely';
 import { verifyAudit } from '../src/audit/audit.service.ts';
 import { runDemo } from '../src/demo/demo.service.ts';
 import { openStore } from '../src/store/database.ts';
-import { createUser, issueCredential } from '../src/users/users.service.ts';
-import { commandLine, listen } from './support/http.ts';
+import { commandLine, listen, usersWithTokens } from './support/http.ts';
 import { storeTargets } from './support/stores.ts';
 
 for (const target of storeTargets()) {
@@ -30,17 +29,10 @@ for (const target of storeTargets()) {
     before(async () => {
       store = await target.open();
       await runDemo(store, () => undefined);
-      for (const [username, role] of [
-        ['audra', 'auditor'],
-        ['sal', 'sales'],
-      ] as const) {
-        const user = await createUser(
-          store.db,
-          { username, role, password: 'correct horse battery' },
-          { actor: 'admin' },
-        );
-        tokens[username] = await issueCredential(store.db, user.id, 'api_token');
-      }
+      Object.assign(
+        tokens,
+        await usersWithTokens(store, { audra: { role: 'auditor' }, sal: { role: 'sales' } }, 'admin'),
+      );
       ({ app, origin: base } = await listen(store));
       base = `${base}/api/v1`;
     });

@@ -10,11 +10,9 @@ import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { runDemo } from '../src/demo/demo.service.ts';
 import { openStore } from '../src/store/database.ts';
-import { createUser, issueCredential } from '../src/users/users.service.ts';
-import { commandLine, listen } from './support/http.ts';
+import { commandLine, listen, TEST_PASSWORD, usersWithTokens } from './support/http.ts';
 import { storeTargets } from './support/stores.ts';
 
-const PASSWORD = 'correct horse battery';
 const PUBLIC = new Set(['GET /api/v1/health', 'GET /api/v1/ready', 'POST /api/v1/sessions']);
 
 interface Answer {
@@ -54,25 +52,16 @@ for (const target of storeTargets()) {
     before(async () => {
       store = await target.open();
       await runDemo(store, () => undefined);
-      const users: [
-        string,
-        Parameters<typeof createUser>[1]['role'],
-        { partnerId?: string; buyingGroup?: string },
-      ][] = [
-        ['admin', 'admin', {}],
-        ['auditor', 'auditor', {}],
-        ['d1001', 'partner', { partnerId: 'D-1001' }],
-        ['d1004', 'partner', { partnerId: 'D-1004' }],
-        ['pba', 'partner', { buyingGroup: 'G-PBA' }],
-      ];
-      for (const [username, role, tie] of users) {
-        const user = await createUser(
-          store.db,
-          { username, role, password: PASSWORD, ...tie },
-          { actor: 'test' },
-        );
-        tokens[username] = await issueCredential(store.db, user.id, 'api_token', 'tests');
-      }
+      Object.assign(
+        tokens,
+        await usersWithTokens(store, {
+          admin: { role: 'admin' },
+          auditor: { role: 'auditor' },
+          d1001: { role: 'partner', partnerId: 'D-1001' },
+          d1004: { role: 'partner', partnerId: 'D-1004' },
+          pba: { role: 'partner', buyingGroup: 'G-PBA' },
+        }),
+      );
       ({ app, origin } = await listen(store));
     });
     after(async () => {
@@ -104,10 +93,10 @@ for (const target of storeTargets()) {
 
     test('a login sets an HTTP-only session cookie; a logout ends the session', async () => {
       const wrong = await login('admin', 'not the password');
-      const unknown = await login('nobody', PASSWORD);
+      const unknown = await login('nobody', TEST_PASSWORD);
       assert.equal(wrong.status, 401);
       assert.deepEqual(unknown.body, wrong.body, 'a wrong user and a wrong password are answered alike');
-      const ok = await login('auditor', PASSWORD);
+      const ok = await login('auditor', TEST_PASSWORD);
       assert.equal(ok.status, 201);
       assert.equal(ok.body.role, 'auditor');
       const setCookie = ok.headers.get('set-cookie') ?? '';
@@ -127,15 +116,15 @@ for (const target of storeTargets()) {
       const stored = await sql<{ t: string }>`SELECT token_hash AS t FROM credentials`.execute(store.db);
       assert.ok(stored.rows.every((r) => r.t !== made.body.token && /^[0-9a-f]{64}$/.test(r.t)));
       const hashes = await sql<{ h: string }>`SELECT password_hash AS h FROM users`.execute(store.db);
-      assert.ok(hashes.rows.every((r) => r.h.startsWith('scrypt$') && !r.h.includes(PASSWORD)));
+      assert.ok(hashes.rows.every((r) => r.h.startsWith('scrypt$') && !r.h.includes(TEST_PASSWORD)));
     });
 
     test('logins are limited to five a minute per address and user', async () => {
       for (let i = 0; i < 5; i++) assert.equal((await login('d1001', 'wrong password')).status, 401);
-      const blocked = await login('d1001', PASSWORD);
+      const blocked = await login('d1001', TEST_PASSWORD);
       assert.equal(blocked.status, 429);
       assert.equal(blocked.body.code, 'too_many_requests');
-      assert.equal((await login('d1004', PASSWORD)).status, 201, 'another user is not blocked');
+      assert.equal((await login('d1004', TEST_PASSWORD)).status, 201, 'another user is not blocked');
     });
 
     test('a partner user sees only its own partner; a group user its group; others get 404', async () => {

@@ -7,8 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { runDemo } from '../src/demo/demo.service.ts';
-import { createUser, issueCredential } from '../src/users/users.service.ts';
-import { listen } from './support/http.ts';
+import { listen, usersWithTokens } from './support/http.ts';
 import { storeTargets } from './support/stores.ts';
 
 const draft = {
@@ -56,19 +55,15 @@ for (const target of storeTargets()) {
     before(async () => {
       store = await target.open();
       await runDemo(store, () => undefined);
-      for (const [username, role, tie] of [
-        ['carla', 'commercial', {}],
-        ['cole', 'commercial', {}],
-        ['fin', 'finance', {}],
-        ['d1002', 'partner', { partnerId: 'D-1002' }],
-      ] as const) {
-        const user = await createUser(
-          store.db,
-          { username, role, password: 'correct horse battery', ...tie },
-          { actor: 'test' },
-        );
-        tokens[username] = await issueCredential(store.db, user.id, 'api_token');
-      }
+      Object.assign(
+        tokens,
+        await usersWithTokens(store, {
+          carla: { role: 'commercial' },
+          cole: { role: 'commercial' },
+          fin: { role: 'finance' },
+          d1002: { role: 'partner', partnerId: 'D-1002' },
+        }),
+      );
       ({ app, origin } = await listen(store));
     });
     after(async () => {

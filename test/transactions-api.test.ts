@@ -9,8 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { runDemo } from '../src/demo/demo.service.ts';
 import { Decimal } from '../src/shared/decimal.ts';
-import { createUser, issueCredential } from '../src/users/users.service.ts';
-import { listen } from './support/http.ts';
+import { listen, usersWithTokens } from './support/http.ts';
 import { storeTargets } from './support/stores.ts';
 
 const line = (id: string, amount: string, extra: Record<string, string> = {}) => ({
@@ -51,18 +50,14 @@ for (const target of storeTargets()) {
     before(async () => {
       store = await target.open();
       await runDemo(store, () => undefined);
-      for (const [username, role, tie] of [
-        ['fin', 'finance', {}],
-        ['sal', 'sales', {}],
-        ['d1001', 'partner', { partnerId: 'D-1001' }],
-      ] as const) {
-        const user = await createUser(
-          store.db,
-          { username, role, password: 'correct horse battery', ...tie },
-          { actor: 'test' },
-        );
-        tokens[username] = await issueCredential(store.db, user.id, 'api_token');
-      }
+      Object.assign(
+        tokens,
+        await usersWithTokens(store, {
+          fin: { role: 'finance' },
+          sal: { role: 'sales' },
+          d1001: { role: 'partner', partnerId: 'D-1001' },
+        }),
+      );
       ({ app, origin } = await listen(store));
     });
     after(async () => {

@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { errorBody, pageOf, pageQuery } from '../server/lists.ts';
 import type { Store } from '../store/database.ts';
-import { canSeeAgreement } from '../users/access.ts';
+import { visibleAgreements } from '../users/access.ts';
 import { readAccruals } from './accruals.service.ts';
 
 const decimal = z.string().describe('exact decimal, as text');
@@ -47,15 +47,14 @@ export function accrualRoutes(store: Store): FastifyPluginAsyncZod {
       async (request) => {
         const { limit, offset, agreement } = request.query;
         let ids = agreement === undefined ? undefined : [agreement];
-        const scope = request.scope;
-        if (scope) {
+        if (request.scope) {
           // A partner user reads the positions of the agreements it may see, and no others.
-          const visible = await store.db
+          let visible = store.db
             .selectFrom('agreements')
-            .select(['id', 'partner_id', 'buying_group'])
-            .execute();
-          const allowed = visible.filter((a) => canSeeAgreement(scope, a)).map((a) => a.id);
-          ids = ids === undefined ? allowed : ids.filter((id) => allowed.includes(id));
+            .select('id')
+            .where(visibleAgreements(request.scope));
+          if (agreement !== undefined) visible = visible.where('id', '=', agreement);
+          ids = (await visible.execute()).map((a) => a.id);
         }
         const positions = await readAccruals(store, ids);
         return {

@@ -20,7 +20,7 @@ import { loadAgreements } from '../agreements/agreements.repository.ts';
 import type { Line } from '../calculation/aggregate.ts';
 import type { Agreement, RuleResult, Totals } from '../calculation/calculation.types.ts';
 import { settleAgreement, type TotalsRequest, totalsRequests } from '../calculation/engine.ts';
-import { LineMatcher } from '../calculation/line-matcher.ts';
+import { LineMatcher, type TotalsDelta } from '../calculation/line-matcher.ts';
 import { bulkTotals } from '../settlements/bulk-totals.ts';
 import {
   loadMasterData,
@@ -112,6 +112,48 @@ function calculate(agreement: Agreement, totals: (request: TotalsRequest) => Tot
   return settleAgreement(agreement, totals, { minorUnits: minorUnitsOf(agreement.currency), explain: false });
 }
 
+/** Windows and their additive figures as arguments of unnest: the window's key, then line count, quantity, amount, mix amount. */
+function windowFigures(requests: readonly TotalsRequest[], figures: readonly TotalsDelta[]) {
+  return sql.join([
+    sqlArray(
+      requests.map((r) => r.agreement.id),
+      'text',
+    ),
+    sqlArray(
+      requests.map((r) => r.rule.id),
+      'text',
+    ),
+    sqlArray(
+      requests.map((r) => r.role),
+      'text',
+    ),
+    sqlArray(
+      requests.map((r) => r.window.start),
+      'date',
+    ),
+    sqlArray(
+      requests.map((r) => r.window.end),
+      'date',
+    ),
+    sqlArray(
+      figures.map((x) => String(x.lineCount)),
+      'bigint',
+    ),
+    sqlArray(
+      figures.map((x) => x.quantity.toString()),
+      'numeric',
+    ),
+    sqlArray(
+      figures.map((x) => x.amount.toString()),
+      'numeric',
+    ),
+    sqlArray(
+      figures.map((x) => x.mixAmount.toString()),
+      'numeric',
+    ),
+  ]);
+}
+
 /** Totals of these agreements from the stored lines, replacing what was stored; returns their positions. */
 async function writeAccruals(
   db: Database,
@@ -136,38 +178,8 @@ async function writeAccruals(
     await sql`
       INSERT INTO accrual_totals (agreement_id, rule_id, role, window_start, window_end, line_count, quantity,
         amount, mix_amount, mix_distinct_products)
-      SELECT * FROM unnest(${sqlArray(
-        slice.map((r) => r.agreement.id),
-        'text',
-      )}, ${sqlArray(
-        slice.map((r) => r.rule.id),
-        'text',
-      )},
+      SELECT * FROM unnest(${windowFigures(slice, t)},
         ${sqlArray(
-          slice.map((r) => r.role),
-          'text',
-        )}, ${sqlArray(
-          slice.map((r) => r.window.start),
-          'date',
-        )},
-        ${sqlArray(
-          slice.map((r) => r.window.end),
-          'date',
-        )}, ${sqlArray(
-          t.map((x) => String(x.lineCount)),
-          'bigint',
-        )},
-        ${sqlArray(
-          t.map((x) => x.quantity.toString()),
-          'numeric',
-        )}, ${sqlArray(
-          t.map((x) => x.amount.toString()),
-          'numeric',
-        )},
-        ${sqlArray(
-          t.map((x) => x.mixAmount.toString()),
-          'numeric',
-        )}, ${sqlArray(
           t.map((x) => String(x.mixDistinctProducts)),
           'int',
         )})`.execute(db);
@@ -243,38 +255,7 @@ export async function addLinesToAccruals(
     await sql`
       UPDATE accrual_totals t SET line_count = t.line_count + d.line_count, quantity = t.quantity + d.quantity,
         amount = t.amount + d.amount, mix_amount = t.mix_amount + d.mix_amount, updated_at = now()
-      FROM unnest(${sqlArray(
-        requests.map((r) => r.agreement.id),
-        'text',
-      )}, ${sqlArray(
-        requests.map((r) => r.rule.id),
-        'text',
-      )},
-        ${sqlArray(
-          requests.map((r) => r.role),
-          'text',
-        )}, ${sqlArray(
-          requests.map((r) => r.window.start),
-          'date',
-        )},
-        ${sqlArray(
-          requests.map((r) => r.window.end),
-          'date',
-        )}, ${sqlArray(
-          d.map((x) => String(x.lineCount)),
-          'bigint',
-        )},
-        ${sqlArray(
-          d.map((x) => x.quantity.toString()),
-          'numeric',
-        )}, ${sqlArray(
-          d.map((x) => x.amount.toString()),
-          'numeric',
-        )},
-        ${sqlArray(
-          d.map((x) => x.mixAmount.toString()),
-          'numeric',
-        )})
+      FROM unnest(${windowFigures(requests, d)})
         AS d (agreement_id, rule_id, role, window_start, window_end, line_count, quantity, amount, mix_amount)
       WHERE t.agreement_id = d.agreement_id AND t.rule_id = d.rule_id AND t.role = d.role
         AND t.window_start = d.window_start AND t.window_end = d.window_end`.execute(db);

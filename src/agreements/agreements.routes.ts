@@ -8,16 +8,16 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { HttpError, notFound } from '../server/errors.ts';
 import {
+  containsText,
   errorBody,
   fetchPage,
-  likePattern,
   pageOf,
   pageQuery,
   parseSort,
   sortQuery,
 } from '../server/lists.ts';
 import type { Store } from '../store/database.ts';
-import { canSeeAgreement } from '../users/access.ts';
+import { visibleAgreements } from '../users/access.ts';
 import { agreementToJson, loadAgreements } from './agreements.repository.ts';
 import { importAgreements } from './agreements.service.ts';
 import { changeStatus, TRANSITIONS, type TransitionAction } from './lifecycle.ts';
@@ -83,19 +83,11 @@ export function agreementRoutes(store: Store): FastifyPluginAsyncZod {
           if (summary.duplicates > 0) throw new HttpError(409, 'exists', `agreement ${id} is already stored`);
           if (summary.imported === 0) {
             const conflict = summary.problems.some((p) => p.code === 'exists_with_different_content');
-            throw Object.assign(
-              new HttpError(
-                conflict ? 409 : 422,
-                conflict ? 'exists_with_different_content' : 'invalid_agreement',
-                summary.problems.map((p) => p.message).join('; '),
-              ),
-              {
-                details: summary.problems.map((p) => ({
-                  field: p.field ?? '',
-                  code: p.code,
-                  message: p.message,
-                })),
-              },
+            throw new HttpError(
+              conflict ? 409 : 422,
+              conflict ? 'exists_with_different_content' : 'invalid_agreement',
+              summary.problems.map((p) => p.message).join('; '),
+              summary.problems,
             );
           }
           const [stored] = await loadAgreements(store.db, [id]);
@@ -160,22 +152,11 @@ export function agreementRoutes(store: Store): FastifyPluginAsyncZod {
       },
       async (request) => {
         const { limit, offset, sort, status, partner, group, q } = request.query;
-        let query = store.db.selectFrom('agreements');
-        const scope = request.scope;
-        if (scope)
-          query = query.where((eb) =>
-            eb.or([
-              eb('partner_id', 'in', scope.partners),
-              ...(scope.group !== null ? [eb('buying_group', '=', scope.group)] : []),
-            ]),
-          );
+        let query = store.db.selectFrom('agreements').where(visibleAgreements(request.scope));
         if (status !== undefined) query = query.where('status', '=', status);
         if (partner !== undefined) query = query.where('partner_id', '=', partner);
         if (group !== undefined) query = query.where('buying_group', '=', group);
-        if (q !== undefined)
-          query = query.where((eb) =>
-            eb.or([eb('id', 'ilike', likePattern(q)), eb('name', 'ilike', likePattern(q))]),
-          );
+        if (q !== undefined) query = query.where(containsText(['id', 'name'], q));
         const { field, direction } = parseSort(sort);
         const { rows, total } = await fetchPage(query, {
           sortColumn: SORTS[field as keyof typeof SORTS],
@@ -214,15 +195,14 @@ export function agreementRoutes(store: Store): FastifyPluginAsyncZod {
         },
       },
       async (request) => {
-        const [stored] = await loadAgreements(store.db, [request.params.id]);
-        if (
-          !stored ||
-          !canSeeAgreement(request.scope, {
-            partner_id: stored.agreement.partner ?? null,
-            buying_group: stored.agreement.buyingGroup ?? null,
-          })
-        )
-          throw notFound('agreement', request.params.id);
+        const visible = await store.db
+          .selectFrom('agreements')
+          .select('id')
+          .where('id', '=', request.params.id)
+          .where(visibleAgreements(request.scope))
+          .executeTakeFirst();
+        const [stored] = visible ? await loadAgreements(store.db, [visible.id]) : [];
+        if (!stored) throw notFound('agreement', request.params.id);
         return agreementToJson(stored.agreement, stored.status);
       },
     );

@@ -4,9 +4,9 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { notFound } from '../server/errors.ts';
 import {
+  containsText,
   errorBody,
   fetchPage,
-  likePattern,
   pageOf,
   pageQuery,
   parseSort,
@@ -48,10 +48,7 @@ export function partnerRoutes(store: Store): FastifyPluginAsyncZod {
         if (request.scope) query = query.where('id', 'in', request.scope.partners);
         if (group !== undefined) query = query.where('buying_group', '=', group);
         if (region !== undefined) query = query.where('region', '=', region);
-        if (q !== undefined)
-          query = query.where((eb) =>
-            eb.or([eb('id', 'ilike', likePattern(q)), eb('name', 'ilike', likePattern(q))]),
-          );
+        if (q !== undefined) query = query.where(containsText(['id', 'name'], q));
         const { field, direction } = parseSort(sort);
         const { rows, total } = await fetchPage(query, {
           sortColumn: SORTS[field as keyof typeof SORTS],

@@ -4,9 +4,9 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { notFound } from '../server/errors.ts';
 import {
+  containsText,
   errorBody,
   fetchPage,
-  likePattern,
   pageOf,
   pageQuery,
   parseSort,
@@ -45,10 +45,7 @@ export function productRoutes(store: Store): FastifyPluginAsyncZod {
         const { limit, offset, sort, category, q } = request.query;
         let query = store.db.selectFrom('products');
         if (category !== undefined) query = query.where('category', '=', category);
-        if (q !== undefined)
-          query = query.where((eb) =>
-            eb.or([eb('sku', 'ilike', likePattern(q)), eb('name', 'ilike', likePattern(q))]),
-          );
+        if (q !== undefined) query = query.where(containsText(['sku', 'name'], q));
         const { field, direction } = parseSort(sort);
         const { rows, total } = await fetchPage(query, {
           sortColumn: SORTS[field as keyof typeof SORTS],

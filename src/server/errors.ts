@@ -2,16 +2,27 @@
 // people, and, for bad input, one detail per field at fault.
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { DomainError } from '../shared/errors.ts';
+import { DomainError, type Problem } from '../shared/errors.ts';
 
 export class HttpError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
+    /** The fields at fault, when there are any. */
+    readonly details?: readonly Problem[],
   ) {
     super(message);
   }
+}
+
+/** Problems as the `details` of an error answer: field, code, message. */
+export function problemDetails(problems: readonly Problem[]) {
+  return problems.map((p) => ({
+    ...(p.field !== undefined ? { field: p.field } : {}),
+    code: p.code,
+    message: p.message,
+  }));
 }
 
 export function notFound(what: string, id: string): HttpError {
@@ -52,21 +63,18 @@ export function installErrorHandler(app: FastifyInstance): void {
       return;
     }
     if (error instanceof HttpError) {
-      const details = (error as HttpError & { details?: unknown[] }).details;
-      reply
-        .code(error.status)
-        .send({ code: error.code, message: error.message, ...(details ? { details } : {}) });
+      reply.code(error.status).send({
+        code: error.code,
+        message: error.message,
+        ...(error.details ? { details: problemDetails(error.details) } : {}),
+      });
       return;
     }
     if (error instanceof DomainError) {
       reply.code(422).send({
         code: error.code,
         message: error.message,
-        details: error.problems.map((p) => ({
-          ...(p.field !== undefined ? { field: p.field } : {}),
-          code: p.code,
-          message: p.message,
-        })),
+        details: problemDetails(error.problems),
       });
       return;
     }

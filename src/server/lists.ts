@@ -1,7 +1,7 @@
 // Lists over HTTP: every list is paged (limit, offset), sorted by a named field
 // (`-field` for descending) and filtered by query parameters; the answer carries
 // the total so a client can page through it.
-import { type Selectable, type SelectQueryBuilder, sql } from 'kysely';
+import { type ExpressionBuilder, type Selectable, type SelectQueryBuilder, sql } from 'kysely';
 import { z } from 'zod';
 import type { StoreSchema } from '../store/store.types.ts';
 
@@ -42,8 +42,14 @@ export const errorBody = z.object({
 });
 
 /** A LIKE pattern finding `text` anywhere, its own % and _ taken literally. */
-export function likePattern(text: string): string {
+function likePattern(text: string): string {
   return `%${text.replace(/[\\%_]/g, '\\$&')}%`;
+}
+
+/** The `q` search of a list: `text` anywhere in any of these columns, in any case. */
+export function containsText<TB extends keyof StoreSchema>(columns: readonly string[], text: string) {
+  return (eb: ExpressionBuilder<StoreSchema, TB>) =>
+    eb.or(columns.map((column) => eb(sql.ref(column), 'ilike', likePattern(text))));
 }
 
 /**

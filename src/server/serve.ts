@@ -21,8 +21,6 @@ export interface ServeOptions {
   dataDir?: string;
   /** Load the demo data into an empty store (default true). */
   seed?: boolean;
-  /** Where the first administrator's password is shown (default: standard output). */
-  announce?: (text: string) => void;
 }
 
 export async function startServer(config: Config, options: ServeOptions = {}): Promise<RunningServer> {
@@ -47,7 +45,7 @@ export async function startServer(config: Config, options: ServeOptions = {}): P
         },
         { actor: 'system' },
       );
-      (options.announce ?? ((text: string) => process.stdout.write(text)))(
+      process.stdout.write(
         `first start: created the user "admin" with the password ${password}\n` +
           '  (shown this once; create more users with `rebates users create`)\n',
       );

@@ -2,7 +2,9 @@
 // its own partner's records, or, when tied to a buying group, the group's and its
 // members'. Another partner's record is answered with 404, exactly as a record
 // that does not exist, so nothing tells a partner what others have.
+import type { ExpressionBuilder } from 'kysely';
 import type { Database } from '../store/database.ts';
+import type { StoreSchema } from '../store/store.types.ts';
 import type { User } from './users.service.ts';
 
 export interface PartnerScope {
@@ -25,11 +27,18 @@ export async function partnerScope(db: Database, user: User): Promise<PartnerSco
   return { partners: members.map((m) => m.id), group: user.buyingGroup };
 }
 
-export function canSeeAgreement(
-  scope: PartnerScope | undefined,
-  agreement: { partner_id: string | null; buying_group: string | null },
-): boolean {
-  if (scope === undefined) return true;
-  if (agreement.partner_id !== null) return scope.partners.includes(agreement.partner_id);
-  return scope.group !== null && agreement.buying_group === scope.group;
+/**
+ * The agreements a scope may see, as a condition on the agreements table: its
+ * partners' own agreements and, for a group user, the group's. Every list and
+ * every read by id of agreements (and of what hangs on them) uses it.
+ */
+export function visibleAgreements(scope: PartnerScope | undefined) {
+  return (eb: ExpressionBuilder<StoreSchema, 'agreements'>) =>
+    scope === undefined
+      ? eb.lit(true)
+      : eb.or([
+          ...(scope.partners.length > 0 ? [eb('agreements.partner_id', 'in', scope.partners)] : []),
+          ...(scope.group !== null ? [eb('agreements.buying_group', '=', scope.group)] : []),
+          eb.lit(false),
+        ]);
 }
