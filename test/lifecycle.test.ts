@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { runDemo } from '../src/demo/demo.service.ts';
-import { listen, usersWithTokens } from './support/http.ts';
+import { apiCaller, listen, usersWithTokens } from './support/http.ts';
 import { storeTargets } from './support/stores.ts';
 
 const draft = {
@@ -35,20 +35,9 @@ for (const target of storeTargets()) {
   describe(`agreement lifecycle (${target.name})`, () => {
     let store: Awaited<ReturnType<typeof target.open>>;
     let app: FastifyInstance;
-    let origin: string;
     const tokens: Record<string, string> = {};
-    const call = async (user: string, method: string, path: string, body?: unknown) => {
-      const response = await fetch(`${origin}/api/v1${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${tokens[user]}`,
-          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-        },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      });
-      // biome-ignore lint/suspicious/noExplicitAny: answers are checked field by field
-      return { status: response.status, body: (await response.json()) as any };
-    };
+    const server = { origin: '' };
+    const call = apiCaller(server, tokens);
     const act = (user: string, action: string, comment?: string) =>
       call(user, 'POST', `/agreements/${draft.id}/transitions`, { action, ...(comment ? { comment } : {}) });
 
@@ -64,7 +53,7 @@ for (const target of storeTargets()) {
           d1002: { role: 'partner', partnerId: 'D-1002' },
         }),
       );
-      ({ app, origin } = await listen(store));
+      ({ app, origin: server.origin } = await listen(store));
     });
     after(async () => {
       await app.close();

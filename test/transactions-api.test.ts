@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { runDemo } from '../src/demo/demo.service.ts';
 import { Decimal } from '../src/shared/decimal.ts';
-import { listen, usersWithTokens } from './support/http.ts';
+import { apiCaller, listen, usersWithTokens } from './support/http.ts';
 import { storeTargets } from './support/stores.ts';
 
 const line = (id: string, amount: string, extra: Record<string, string> = {}) => ({
@@ -27,20 +27,9 @@ for (const target of storeTargets()) {
   describe(`recording transactions over HTTP (${target.name})`, () => {
     let store: Awaited<ReturnType<typeof target.open>>;
     let app: FastifyInstance;
-    let origin: string;
     const tokens: Record<string, string> = {};
-    const call = async (user: string, method: string, path: string, body?: unknown, key?: string) => {
-      const headers: Record<string, string> = { authorization: `Bearer ${tokens[user]}` };
-      if (body !== undefined) headers['content-type'] = 'application/json';
-      if (key !== undefined) headers['idempotency-key'] = key;
-      const response = await fetch(`${origin}/api/v1${path}`, {
-        method,
-        headers,
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      });
-      // biome-ignore lint/suspicious/noExplicitAny: answers are checked field by field
-      return { status: response.status, headers: response.headers, body: (await response.json()) as any };
-    };
+    const server = { origin: '' };
+    const call = apiCaller(server, tokens);
     const q1Volume = async () => {
       const positions = await call('fin', 'GET', '/accruals?agreement=DEMO-01-VOLUME');
       return positions.body.items.find((p: { periodStart: string }) => p.periodStart === '2025-01-01');
@@ -58,7 +47,7 @@ for (const target of storeTargets()) {
           d1001: { role: 'partner', partnerId: 'D-1001' },
         }),
       );
-      ({ app, origin } = await listen(store));
+      ({ app, origin: server.origin } = await listen(store));
     });
     after(async () => {
       await app.close();
@@ -135,7 +124,7 @@ for (const target of storeTargets()) {
       const empty = await call('fin', 'POST', '/transactions', { lines: [] });
       assert.equal(empty.status, 400);
       const raw = (body: string) =>
-        fetch(`${origin}/api/v1/transactions`, {
+        fetch(`${server.origin}/api/v1/transactions`, {
           method: 'POST',
           headers: { authorization: `Bearer ${tokens.fin}`, 'content-type': 'application/json' },
           body,

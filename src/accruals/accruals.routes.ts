@@ -12,6 +12,7 @@ const decimal = z.string().describe('exact decimal, as text');
 const position = z.object({
   agreement: z.string(),
   rule: z.string(),
+  version: z.number().int().describe('the agreement version the rule belongs to'),
   periodStart: z.string(),
   periodEnd: z.string(),
   currency: z.string(),
@@ -61,6 +62,7 @@ export function accrualRoutes(store: Store): FastifyPluginAsyncZod {
           items: positions.slice(offset, offset + limit).map((p) => ({
             agreement: p.agreementId,
             rule: p.ruleId,
+            version: p.version,
             periodStart: p.period.start,
             periodEnd: p.period.end,
             currency: p.currency,

@@ -49,6 +49,11 @@ interface AccrualIndex {
 
 const indexes = new WeakMap<Store, AccrualIndex>();
 
+/** Records, in `db`'s transaction, a change to what accruals are calculated from (see indexRevision). */
+export async function countCalculationInputChange(db: Database): Promise<void> {
+  await sql`UPDATE calculation_inputs SET revision = revision + 1`.execute(db);
+}
+
 function requestKey(agreementId: string, ruleId: string, role: string, start: string, end: string): string {
   return `${agreementId}\u0000${ruleId}\u0000${role}\u0000${start}\u0000${end}`;
 }
@@ -58,13 +63,15 @@ const keyOf = (r: TotalsRequest) =>
 
 /**
  * Anything that can change which lines a window counts arrives through an import
- * (agreements, partners, products) or a change of an agreement's status, so the
- * newest of each identifies the index's inputs.
+ * (agreements, partners, products), a change of an agreement's status, or another
+ * change counted in calculation_inputs (amendments, edited partners and products),
+ * so the newest of each identifies the index's inputs.
  */
 async function indexRevision(db: Database): Promise<string> {
   const row = await sql<{ revision: string | null }>`
     SELECT coalesce((SELECT max(id) FROM imports WHERE kind IN ('agreements', 'partners', 'products'))::text, '0') || '/' ||
-      coalesce((SELECT max(id) FROM agreement_status_changes)::text, '0') AS revision`.execute(db);
+      coalesce((SELECT max(id) FROM agreement_status_changes)::text, '0') || '/' ||
+      (SELECT revision FROM calculation_inputs)::text AS revision`.execute(db);
   return row.rows[0]?.revision ?? '0';
 }
 
@@ -368,6 +375,8 @@ async function loadTotals(db: Database, agreementIds?: readonly string[]): Promi
 export interface AccrualPosition {
   agreementId: string;
   ruleId: string;
+  /** The agreement version the rule belongs to (1 until the agreement is amended). */
+  version: number;
   period: { start: string; end: string };
   currency: string;
   lineCount: number;
@@ -408,6 +417,7 @@ export async function readAccruals(
       positions.push({
         agreementId: r.agreementId,
         ruleId: r.ruleId,
+        version: r.version ?? 1,
         period: r.period,
         currency: r.currency,
         lineCount: r.lineCount,

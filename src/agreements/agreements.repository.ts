@@ -10,10 +10,30 @@ import type {
 } from '../calculation/calculation.types.ts';
 import { Decimal } from '../shared/decimal.ts';
 import type { Database } from '../store/database.ts';
-import type { AgreementStatus, ParsedAgreement } from './agreements.schema.ts';
+import { type AgreementStatus, type ParsedAgreement, parseAgreement } from './agreements.schema.ts';
+import { type ApprovedVersion, agreementInForce } from './versions.ts';
 
 export interface StoredAgreement extends ParsedAgreement {
   importId: string | null;
+  /** The approved versions, oldest first, once the agreement has been amended. */
+  versions?: ApprovedVersion[];
+}
+
+/** The terms agreed last: the latest approved version's, or the agreement's own. */
+export function latestTerms(stored: StoredAgreement): Agreement {
+  return stored.versions?.at(-1)?.terms ?? stored.agreement;
+}
+
+/** The terms as first written and approved (what an agreements file describes). */
+export function originalTerms(stored: StoredAgreement): Agreement {
+  return stored.versions?.[0]?.terms ?? stored.agreement;
+}
+
+/** A version's stored terms back into the core's Agreement; they were validated when written. */
+export function termsFromJson(json: unknown): Agreement {
+  const parsed = parseAgreement(json);
+  if (!parsed.ok) throw new Error(`stored agreement terms no longer parse: ${parsed.problems[0]?.message}`);
+  return parsed.value.agreement;
 }
 
 const optionalDecimal = (text: string | null) => (text === null ? undefined : Decimal.parse(text));
@@ -135,6 +155,12 @@ export async function loadAgreements(db: Database, ids?: readonly string[]): Pro
   if (ids !== undefined && ids.length === 0) return [];
   let heads = db.selectFrom('agreements').selectAll().orderBy('id');
   let rules = db.selectFrom('agreement_rules').selectAll().orderBy('agreement_id').orderBy('position');
+  let versions = db
+    .selectFrom('agreement_versions')
+    .select(['agreement_id', 'version', 'effective_from', 'terms'])
+    .where('status', '=', 'approved')
+    .orderBy('agreement_id')
+    .orderBy('version');
   let tiers = db
     .selectFrom('rule_tiers')
     .selectAll()
@@ -145,12 +171,20 @@ export async function loadAgreements(db: Database, ids?: readonly string[]): Pro
     heads = heads.where('id', '=', sql<string>`ANY(${[...ids]})`);
     rules = rules.where('agreement_id', '=', sql<string>`ANY(${[...ids]})`);
     tiers = tiers.where('agreement_id', '=', sql<string>`ANY(${[...ids]})`);
+    versions = versions.where('agreement_id', '=', sql<string>`ANY(${[...ids]})`);
   }
-  const [headRows, ruleRows, tierRows] = [
+  const [headRows, ruleRows, tierRows, versionRows] = [
     await heads.execute(),
     await rules.execute(),
     await tiers.execute(),
+    await versions.execute(),
   ];
+  const versionsByAgreement = new Map<string, ApprovedVersion[]>();
+  for (const v of versionRows) {
+    const list = versionsByAgreement.get(v.agreement_id) ?? [];
+    list.push({ version: v.version, effectiveFrom: v.effective_from, terms: termsFromJson(v.terms) });
+    versionsByAgreement.set(v.agreement_id, list);
+  }
   const tiersByRule = new Map<string, { from: Decimal; rate: Decimal }[]>();
   for (const t of tierRows) {
     const key = `${t.agreement_id}\u0000${t.rule_id}`;
@@ -205,6 +239,9 @@ export async function loadAgreements(db: Database, ids?: readonly string[]): Pro
     if (h.partner_id !== null) agreement.partner = h.partner_id;
     if (h.buying_group !== null) agreement.buyingGroup = h.buying_group;
     if (h.beneficiary_id !== null) agreement.beneficiary = h.beneficiary_id;
-    return { agreement, status: h.status as AgreementStatus, importId: h.import_id };
+    const status = h.status as AgreementStatus;
+    const versions = versionsByAgreement.get(h.id);
+    if (versions === undefined) return { agreement, status, importId: h.import_id };
+    return { agreement: agreementInForce(versions), status, importId: h.import_id, versions };
   });
 }

@@ -18,8 +18,10 @@ import {
 } from '../server/lists.ts';
 import type { Store } from '../store/database.ts';
 import { visibleAgreements } from '../users/access.ts';
-import { agreementToJson, loadAgreements } from './agreements.repository.ts';
+import { agreementToJson, latestTerms, loadAgreements } from './agreements.repository.ts';
 import { importAgreements } from './agreements.service.ts';
+import { requireVisibleAgreement } from './amendments.routes.ts';
+import { readSignOffs } from './amendments.ts';
 import { changeStatus, TRANSITIONS, type TransitionAction } from './lifecycle.ts';
 
 const summary = z.object({
@@ -189,21 +191,22 @@ export function agreementRoutes(store: Store): FastifyPluginAsyncZod {
       {
         schema: {
           tags: ['agreements'],
-          summary: 'One agreement, with its rules and tiers, in the import format',
+          summary:
+            'One agreement as agreed last (its latest approved version), in the import format, with its sign-offs',
           params: z.object({ id: z.string().min(1) }),
           response: { 200: z.record(z.string(), z.unknown()), 404: errorBody },
         },
       },
       async (request) => {
-        const visible = await store.db
-          .selectFrom('agreements')
-          .select('id')
-          .where('id', '=', request.params.id)
-          .where(visibleAgreements(request.scope))
-          .executeTakeFirst();
-        const [stored] = visible ? await loadAgreements(store.db, [visible.id]) : [];
-        if (!stored) throw notFound('agreement', request.params.id);
-        return agreementToJson(stored.agreement, stored.status);
+        await requireVisibleAgreement(store, request.scope, request.params.id);
+        const [stored] = await loadAgreements(store.db, [request.params.id]);
+        const latest = stored!.versions?.at(-1);
+        return {
+          ...agreementToJson(latestTerms(stored!), stored!.status),
+          version: latest?.version ?? 1,
+          effectiveFrom: latest?.effectiveFrom ?? stored!.agreement.window.start,
+          signOffs: await readSignOffs(store.db, request.params.id),
+        };
       },
     );
   };

@@ -11,7 +11,7 @@ import { csvField } from '../shared/csv-text.ts';
 import { DomainError, type Problem } from '../shared/errors.ts';
 import { AGREEMENTS_FILE_BYTES_MAX, PROBLEMS_PRINTED_MAX } from '../shared/limits.ts';
 import { parallelReaders, type Store } from '../store/database.ts';
-import { agreementToJson, insertAgreements, loadAgreements } from './agreements.repository.ts';
+import { agreementToJson, insertAgreements, loadAgreements, originalTerms } from './agreements.repository.ts';
 import { type ParsedAgreement, parseAgreement } from './agreements.schema.ts';
 
 export interface AgreementImportOptions {
@@ -191,7 +191,7 @@ export async function importAgreements(
         db,
         valid.map((v) => v.parsed.agreement.id),
       )
-    ).map((s) => [s.agreement.id, JSON.stringify(agreementToJson(s.agreement, s.status))]),
+    ).map((s) => [s.agreement.id, JSON.stringify(agreementToJson(originalTerms(s), s.status))]),
   );
   const fresh: typeof valid = [];
   for (const v of valid) {

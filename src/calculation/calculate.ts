@@ -411,6 +411,7 @@ export function calculateRule(
     outcome,
     steps: steps.list,
   };
+  if (rule.version !== undefined) result.version = rule.version;
   if (options.baselineWindow) result.baselineWindow = options.baselineWindow;
   const gap = nextTierGap(rule, tierIndex, isGrowth ? totals.amount : measure, baseline.amount);
   if (gap) result.nextTier = gap;

@@ -52,6 +52,13 @@ export interface MixCondition {
 
 export interface Rule {
   id: string;
+  /**
+   * The agreement version the rule belongs to, and the dates that version is in
+   * force, when the agreement has been amended. A period the version covers only
+   * in part is settled on that part alone; absent, the rule covers every period.
+   */
+  version?: number;
+  effective?: DateWindow;
   type: RuleType;
   basis: Basis;
   method: Method;
@@ -126,6 +133,8 @@ export interface CalculationStep {
 export interface RuleResult {
   agreementId: string;
   ruleId: string;
+  /** The agreement version whose rule this is, when the agreement has been amended. */
+  version?: number;
   period: DateWindow;
   baselineWindow?: DateWindow;
   currency: string;

@@ -24,8 +24,10 @@ export interface SettleAgreementOptions {
 /** The windows whose totals `settleAgreement` will ask for, so a caller can fetch them in one batch. */
 export function totalsRequests(agreement: Agreement, asOf?: string): TotalsRequest[] {
   const requests: TotalsRequest[] = [];
-  for (const period of activePeriods(agreement, asOf)) {
+  for (const whole of activePeriods(agreement, asOf)) {
     for (const rule of agreement.rules) {
+      const period = inForce(whole, rule);
+      if (period === undefined) continue;
       requests.push({ agreement, rule, window: clip(period, asOf), role: 'period' });
       const baseline = baselineWindow(rule, period);
       if (baseline) requests.push({ agreement, rule, window: clip(baseline, asOf), role: 'baseline' });
@@ -38,6 +40,15 @@ function activePeriods(agreement: Agreement, asOf: string | undefined): DateWind
   return agreementPeriods(agreement).filter((p) => asOf === undefined || p.start <= asOf);
 }
 
+/** The part of a period the rule's agreement version is in force for, if any. */
+function inForce(period: DateWindow, rule: Rule): DateWindow | undefined {
+  if (rule.effective === undefined) return period;
+  // ISO dates order as text: the later start and the earlier end.
+  const start = period.start > rule.effective.start ? period.start : rule.effective.start;
+  const end = period.end < rule.effective.end ? period.end : rule.effective.end;
+  return start <= end ? { start, end } : undefined;
+}
+
 function clip(window: DateWindow, asOf: string | undefined): DateWindow {
   return asOf !== undefined && window.end > asOf ? { start: window.start, end: asOf } : window;
 }
@@ -48,8 +59,10 @@ export function settleAgreement(
   options: SettleAgreementOptions,
 ): RuleResult[] {
   const results: RuleResult[] = [];
-  for (const period of activePeriods(agreement, options.asOf)) {
+  for (const whole of activePeriods(agreement, options.asOf)) {
     for (const rule of agreement.rules) {
+      const period = inForce(whole, rule);
+      if (period === undefined) continue;
       const window = clip(period, options.asOf);
       const baseline = baselineWindow(rule, period);
       const input = {

@@ -17,6 +17,7 @@ import {
 import { sql } from 'kysely';
 import { z } from 'zod';
 import { accrualRoutes } from '../accruals/accruals.routes.ts';
+import { amendmentRoutes } from '../agreements/amendments.routes.ts';
 import { agreementRoutes } from '../agreements/agreements.routes.ts';
 import { auditRoutes } from '../audit/audit.routes.ts';
 import { partnerRoutes } from '../partners/partners.routes.ts';
@@ -156,6 +157,7 @@ export async function buildApp(store: Store, options: AppOptions = {}): Promise<
       await api.register(partnerRoutes(store));
       await api.register(productRoutes(store));
       await api.register(agreementRoutes(store));
+      await api.register(amendmentRoutes(store));
       await api.register(accrualRoutes(store));
       await api.register(auditRoutes(store));
       await api.register(transactionRoutes(store));

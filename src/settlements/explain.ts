@@ -159,9 +159,12 @@ export async function explainAgreement(
   );
   for (const rule of agreement.rules) {
     out.push('');
-    out.push(`Rule ${rule.id}: ${describeRule(rule)}`);
+    const version = rule.effective
+      ? ` (version ${rule.version}, in force ${rule.effective.start} to ${rule.effective.end})`
+      : '';
+    out.push(`Rule ${rule.id}${version}: ${describeRule(rule)}`);
     out.push(`  Products: ${describeScope(rule)}`);
-    for (const result of run.results.filter((r) => r.ruleId === rule.id)) {
+    for (const result of run.results.filter((r) => r.ruleId === rule.id && r.version === rule.version)) {
       const request = requests.find((r) => r.rule === rule && r.window.start === result.period.start)!;
       const filter = resolver.filter(request);
       const sample = await sampleLines(db, filter, EXPLAIN_SAMPLE_LINES);

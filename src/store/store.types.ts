@@ -176,7 +176,50 @@ export interface AgreementStatusChangesTable {
   comment: string | null;
 }
 
+export interface AgreementVersionsTable {
+  agreement_id: string;
+  version: number;
+  effective_from: string;
+  status: 'submitted' | 'approved' | 'rejected' | 'cancelled';
+  /** The version's whole terms in the agreements' JSON format. */
+  terms: unknown;
+  created_by: string;
+  created_at: Generated<string>;
+  comment: string | null;
+  decided_by: string | null;
+  decided_at: string | null;
+  decision_comment: string | null;
+}
+
+export interface AgreementSignOffsTable {
+  agreement_id: string;
+  version: number;
+  signed_by: string;
+  signed_at: Generated<string>;
+  comment: string | null;
+}
+
+export interface AgreementTemplatesTable {
+  id: string;
+  name: string;
+  description: string | null;
+  terms: unknown;
+  created_by: string;
+  created_at: Generated<string>;
+  updated_by: string;
+  updated_at: Generated<string>;
+}
+
+export interface CalculationInputsTable {
+  singleton: boolean;
+  revision: string;
+}
+
 export interface StoreSchema {
+  agreement_versions: AgreementVersionsTable;
+  agreement_sign_offs: AgreementSignOffsTable;
+  agreement_templates: AgreementTemplatesTable;
+  calculation_inputs: CalculationInputsTable;
   agreement_status_changes: AgreementStatusChangesTable;
   idempotency_keys: IdempotencyKeysTable;
   audit_log: AuditLogTable;

@@ -54,3 +54,30 @@ export function commandLine(prefix: string): {
       spawnSync(process.execPath, [bin, '--data-dir', dataDir, ...args], { encoding: 'utf8', env }),
   };
 }
+
+/** An answer as tests read it: status, headers and the parsed JSON body (null when empty). */
+export interface Answer {
+  status: number;
+  headers: Headers;
+  // biome-ignore lint/suspicious/noExplicitAny: answers are checked field by field
+  body: any;
+}
+
+/**
+ * Calls `/api/v1` as one of the users whose tokens are given (updated in place
+ * by `before` hooks), with a JSON body and an Idempotency-Key when given.
+ */
+export function apiCaller(server: { origin: string }, tokens: Record<string, string>) {
+  return async (user: string, method: string, path: string, body?: unknown, key?: string): Promise<Answer> => {
+    const headers: Record<string, string> = { authorization: `Bearer ${tokens[user]}` };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (key !== undefined) headers['idempotency-key'] = key;
+    const response = await fetch(`${server.origin}/api/v1${path}`, {
+      method,
+      headers,
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await response.text();
+    return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : null };
+  };
+}
