@@ -23,6 +23,7 @@ import { importAgreements } from './agreements.service.ts';
 import { requireVisibleAgreement } from './amendments.routes.ts';
 import { readSignOffs } from './amendments.ts';
 import { changeStatus, TRANSITIONS, type TransitionAction } from './lifecycle.ts';
+import { readTemplate } from './templates.ts';
 
 const summary = z.object({
   id: z.string(),
@@ -45,7 +46,8 @@ export function agreementRoutes(store: Store): FastifyPluginAsyncZod {
       {
         schema: {
           tags: ['agreements'],
-          summary: 'Write a new agreement as a draft, in the import format (README, Agreements)',
+          summary:
+            "Write a new agreement as a draft, in the import format (README, Agreements); `template` copies a template's calendar, currency and rules",
           body: z.record(z.string(), z.unknown()),
           response: {
             201: z.record(z.string(), z.unknown()),
@@ -71,10 +73,23 @@ export function agreementRoutes(store: Store): FastifyPluginAsyncZod {
             'invalid_request',
             'status: a new agreement is a draft; submit it for approval next',
           );
+        const { template: templateId, ...given } = request.body;
+        let body: Record<string, unknown> = given;
+        if (templateId !== undefined) {
+          const template =
+            typeof templateId === 'string' ? await readTemplate(store.db, templateId) : undefined;
+          if (!template)
+            throw new HttpError(422, 'invalid_agreement', `no template ${JSON.stringify(templateId)}`, [
+              { field: 'template', code: 'unknown_template', message: 'no such agreement template' },
+            ]);
+          // The template's calendar, currency and rules, unless the request gives its own.
+          const { calendar, currency, rules } = template;
+          body = { calendar, currency, rules, ...given };
+        }
         const dir = await mkdtemp(join(tmpdir(), 'rebates-api-agreement-'));
         try {
           const file = join(dir, 'agreement.json');
-          await writeFile(file, JSON.stringify([{ ...request.body, status: 'draft' }]));
+          await writeFile(file, JSON.stringify([{ ...body, status: 'draft' }]));
           const summary = await importAgreements(store, {
             file,
             actor: user.username,

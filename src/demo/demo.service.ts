@@ -6,6 +6,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { importAgreements } from '../agreements/agreements.service.ts';
+import { readTemplate, saveTemplate, type TemplateInput } from '../agreements/templates.ts';
+import { commandLineActor } from '../audit/audit.service.ts';
 import { printImportSummary } from '../imports/import.format.ts';
 import { importFile } from '../imports/import.service.ts';
 import { explainAgreement } from '../settlements/explain.ts';
@@ -253,6 +255,50 @@ export function demoFiles(): Record<string, string> {
   };
 }
 
+/** Templates for the kinds of deal the demo's commercial team writes most. */
+const DEMO_TEMPLATES: Record<string, TemplateInput> = {
+  'QUARTERLY-VOLUME': {
+    name: 'Quarterly volume tiers',
+    description: 'Percent of net sales, retroactive to the first dollar, settled every quarter',
+    calendar: 'quarterly',
+    currency: 'USD',
+    rules: [
+      {
+        id: 'volume',
+        type: 'volume',
+        basis: 'amount',
+        method: 'retroactive',
+        payout: 'percent',
+        tiers: [
+          { from: '0', rate: '1' },
+          { from: '50000', rate: '2' },
+          { from: '100000', rate: '3' },
+        ],
+      },
+    ],
+  },
+  'ANNUAL-GROWTH': {
+    name: 'Annual growth over last year',
+    description: 'Percent of the growth over the same period last year, paid once a year',
+    calendar: 'yearly',
+    currency: 'USD',
+    rules: [
+      {
+        id: 'growth',
+        type: 'growth',
+        basis: 'amount',
+        payout: 'percent',
+        apply: 'increment',
+        baseline: 'same_period_last_year',
+        tiers: [
+          { from: '0', rate: '5' },
+          { from: '10', rate: '8' },
+        ],
+      },
+    ],
+  },
+};
+
 export async function runDemo(store: Store, write: (text: string) => void): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'rebates-demo-'));
   try {
@@ -264,6 +310,11 @@ export async function runDemo(store: Store, write: (text: string) => void): Prom
       printImportSummary(await importFile(store, { kind, file: join(dir, `${kind}.csv`) }), write);
     }
     printImportSummary(await importAgreements(store, { file: join(dir, 'agreements.json') }), write);
+    for (const [id, template] of Object.entries(DEMO_TEMPLATES)) {
+      if (await readTemplate(store.db, id)) continue;
+      await saveTemplate(store.db, id, template, { actor: commandLineActor() }, 'create');
+      write(`Agreement template ${id}: ${template.name}\n`);
+    }
     const ids = JSON.parse(demoFiles()['agreements.json']!).map((a: { id: string }) => a.id) as string[];
     const run = await settle(store.db, { agreementIds: ids });
     write(`\nSettlement of the demo agreements (every line of 2024 and 2025):\n\n`);

@@ -17,8 +17,9 @@ import {
 import { sql } from 'kysely';
 import { z } from 'zod';
 import { accrualRoutes } from '../accruals/accruals.routes.ts';
-import { amendmentRoutes } from '../agreements/amendments.routes.ts';
 import { agreementRoutes } from '../agreements/agreements.routes.ts';
+import { amendmentRoutes } from '../agreements/amendments.routes.ts';
+import { templateRoutes } from '../agreements/templates.routes.ts';
 import { auditRoutes } from '../audit/audit.routes.ts';
 import { partnerRoutes } from '../partners/partners.routes.ts';
 import { productRoutes } from '../products/products.routes.ts';
@@ -158,6 +159,7 @@ export async function buildApp(store: Store, options: AppOptions = {}): Promise<
       await api.register(productRoutes(store));
       await api.register(agreementRoutes(store));
       await api.register(amendmentRoutes(store));
+      await api.register(templateRoutes(store));
       await api.register(accrualRoutes(store));
       await api.register(auditRoutes(store));
       await api.register(transactionRoutes(store));

@@ -68,7 +68,13 @@ export interface Answer {
  * by `before` hooks), with a JSON body and an Idempotency-Key when given.
  */
 export function apiCaller(server: { origin: string }, tokens: Record<string, string>) {
-  return async (user: string, method: string, path: string, body?: unknown, key?: string): Promise<Answer> => {
+  return async (
+    user: string,
+    method: string,
+    path: string,
+    body?: unknown,
+    key?: string,
+  ): Promise<Answer> => {
     const headers: Record<string, string> = { authorization: `Bearer ${tokens[user]}` };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (key !== undefined) headers['idempotency-key'] = key;
