@@ -2,7 +2,8 @@
 // or a text search on id and name) and one partner by id.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { notFound } from '../server/errors.ts';
+import { saveMasterRecord } from '../imports/master-records.ts';
+import { HttpError, notFound } from '../server/errors.ts';
 import {
   containsText,
   errorBody,
@@ -13,6 +14,7 @@ import {
   sortQuery,
 } from '../server/lists.ts';
 import type { Store } from '../store/database.ts';
+import type { User } from '../users/users.service.ts';
 
 const partner = z.object({
   id: z.string(),
@@ -24,8 +26,66 @@ const partner = z.object({
 
 const SORTS = { id: 'id', name: 'name', group: 'buying_group', region: 'region' } as const;
 
+const text = z.string().max(1_000);
+const partnerFields = {
+  name: text,
+  group: text.optional().describe('buying group id'),
+  region: text.optional(),
+  attributes: z.record(z.string().max(100), text).optional(),
+};
+
+/** Partners are master data kept by administrators and the commercial team. */
+export function requireMasterDataWriter(user: User): void {
+  if (user.role !== 'admin' && user.role !== 'commercial')
+    throw new HttpError(403, 'forbidden', 'master data is written by administrators and the commercial team');
+}
+
 export function partnerRoutes(store: Store): FastifyPluginAsyncZod {
   return async (app) => {
+    const save = async (
+      request: { user: User | null; id: string },
+      fields: { id: string } & z.infer<z.ZodObject<typeof partnerFields>>,
+      mode: 'create' | 'replace',
+    ) => {
+      requireMasterDataWriter(request.user!);
+      const { group, ...rest } = fields;
+      const row = await saveMasterRecord(
+        store,
+        'partner',
+        { ...rest, group },
+        { actor: request.user!.username, requestId: request.id },
+        mode,
+      );
+      return toPartner(row as Parameters<typeof toPartner>[0]);
+    };
+
+    app.post(
+      '/partners',
+      {
+        schema: {
+          tags: ['partners'],
+          summary: 'Add a partner',
+          body: z.strictObject({ id: text, ...partnerFields }),
+          response: { 201: partner, 400: errorBody, 403: errorBody, 409: errorBody, 422: errorBody },
+        },
+      },
+      async (request, reply) => reply.code(201).send(await save(request, request.body, 'create')),
+    );
+
+    app.put(
+      '/partners/:id',
+      {
+        schema: {
+          tags: ['partners'],
+          summary: "Replace a partner's details; a change of buying group recalculates the groups' accruals",
+          params: z.object({ id: z.string().min(1) }),
+          body: z.strictObject(partnerFields),
+          response: { 200: partner, 400: errorBody, 403: errorBody, 404: errorBody, 422: errorBody },
+        },
+      },
+      async (request) => save(request, { ...request.body, id: request.params.id }, 'replace'),
+    );
+
     app.get(
       '/partners',
       {

@@ -2,6 +2,8 @@
 // search on sku and name) and one product by sku.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { saveMasterRecord } from '../imports/master-records.ts';
+import { requireMasterDataWriter } from '../partners/partners.routes.ts';
 import { notFound } from '../server/errors.ts';
 import {
   containsText,
@@ -13,6 +15,7 @@ import {
   sortQuery,
 } from '../server/lists.ts';
 import type { Store } from '../store/database.ts';
+import type { User } from '../users/users.service.ts';
 
 const product = z.object({
   sku: z.string(),
@@ -24,8 +27,60 @@ const product = z.object({
 
 const SORTS = { sku: 'sku', name: 'name', category: 'category' } as const;
 
+const text = z.string().max(1_000);
+const productFields = {
+  name: text,
+  category: text,
+  listPrice: text.optional().describe('exact decimal, as text'),
+  attributes: z.record(z.string().max(100), text).optional(),
+};
+
 export function productRoutes(store: Store): FastifyPluginAsyncZod {
   return async (app) => {
+    const save = async (
+      request: { user: User | null; id: string },
+      fields: { sku: string } & z.infer<z.ZodObject<typeof productFields>>,
+      mode: 'create' | 'replace',
+    ) => {
+      requireMasterDataWriter(request.user!);
+      const { listPrice, ...rest } = fields;
+      const row = await saveMasterRecord(
+        store,
+        'product',
+        { ...rest, list_price: listPrice },
+        { actor: request.user!.username, requestId: request.id },
+        mode,
+      );
+      return toProduct(row as Parameters<typeof toProduct>[0]);
+    };
+
+    app.post(
+      '/products',
+      {
+        schema: {
+          tags: ['products'],
+          summary: 'Add a product',
+          body: z.strictObject({ sku: text, ...productFields }),
+          response: { 201: product, 400: errorBody, 403: errorBody, 409: errorBody, 422: errorBody },
+        },
+      },
+      async (request, reply) => reply.code(201).send(await save(request, request.body, 'create')),
+    );
+
+    app.put(
+      '/products/:sku',
+      {
+        schema: {
+          tags: ['products'],
+          summary: "Replace a product's details; a change of category or attributes recalculates every agreement",
+          params: z.object({ sku: z.string().min(1) }),
+          body: z.strictObject(productFields),
+          response: { 200: product, 400: errorBody, 403: errorBody, 404: errorBody, 422: errorBody },
+        },
+      },
+      async (request) => save(request, { ...request.body, sku: request.params.sku }, 'replace'),
+    );
+
     app.get(
       '/products',
       {
