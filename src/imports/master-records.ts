@@ -60,8 +60,10 @@ export async function saveMasterRecord(
     const before = await sql<Record<string, unknown>>`
       SELECT * FROM ${sql.table(table)} WHERE ${sql.ref(key)} = ${checked.key} FOR UPDATE`.execute(trx);
     const old = before.rows[0];
-    if (mode === 'create' && old) throw new HttpError(409, 'exists', `${kind} ${checked.key} is already stored`);
-    if (mode === 'replace' && !old) throw new HttpError(404, 'not_found', `no ${kind} ${JSON.stringify(checked.key)}`);
+    if (mode === 'create' && old)
+      throw new HttpError(409, 'exists', `${kind} ${checked.key} is already stored`);
+    if (mode === 'replace' && !old)
+      throw new HttpError(404, 'not_found', `no ${kind} ${JSON.stringify(checked.key)}`);
     const names = columns.map((c) => c.name);
     const values = names.map((n) => sql`${row[n]}::${sql.raw(columns.find((c) => c.name === n)!.type)}`);
     if (old) {
@@ -74,9 +76,9 @@ export async function saveMasterRecord(
       );
     }
     const after = (
-      await sql<Record<string, unknown>>`SELECT * FROM ${sql.table(table)} WHERE ${sql.ref(key)} = ${checked.key}`.execute(
-        trx,
-      )
+      await sql<
+        Record<string, unknown>
+      >`SELECT * FROM ${sql.table(table)} WHERE ${sql.ref(key)} = ${checked.key}`.execute(trx)
     ).rows[0]!;
     // Every process's cached view of the master data is out of date from here.
     await countCalculationInputChange(trx);

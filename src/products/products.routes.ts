@@ -72,7 +72,8 @@ export function productRoutes(store: Store): FastifyPluginAsyncZod {
       {
         schema: {
           tags: ['products'],
-          summary: "Replace a product's details; a change of category or attributes recalculates every agreement",
+          summary:
+            "Replace a product's details; a change of category or attributes recalculates every agreement",
           params: z.object({ sku: z.string().min(1) }),
           body: z.strictObject(productFields),
           response: { 200: product, 400: errorBody, 403: errorBody, 404: errorBody, 422: errorBody },

@@ -21,6 +21,7 @@ import { agreementRoutes } from '../agreements/agreements.routes.ts';
 import { amendmentRoutes } from '../agreements/amendments.routes.ts';
 import { templateRoutes } from '../agreements/templates.routes.ts';
 import { auditRoutes } from '../audit/audit.routes.ts';
+import { importRoutes } from '../imports/imports.routes.ts';
 import { partnerRoutes } from '../partners/partners.routes.ts';
 import { productRoutes } from '../products/products.routes.ts';
 import type { Store } from '../store/database.ts';
@@ -163,6 +164,7 @@ export async function buildApp(store: Store, options: AppOptions = {}): Promise<
       await api.register(accrualRoutes(store));
       await api.register(auditRoutes(store));
       await api.register(transactionRoutes(store));
+      await api.register(importRoutes(store));
     },
     { prefix: API_PREFIX },
   );

@@ -26,53 +26,69 @@ function bodyHash(request: FastifyRequest): string {
     .digest('hex');
 }
 
+/**
+ * Claims the request's Idempotency-Key (if it has one) for a body with this hash,
+ * or answers the request: with the first answer again, or with 409. Returns true
+ * when the request has been answered and must not be carried out.
+ */
+export async function claimIdempotencyKey(
+  store: Store,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  hash: string,
+): Promise<boolean> {
+  const header = request.headers['idempotency-key'];
+  if (!MUTATING.has(request.method) || header === undefined || !request.user) return false;
+  const key = Array.isArray(header) ? header[0]! : header;
+  if (!KEY.test(key))
+    throw new HttpError(
+      400,
+      'invalid_idempotency_key',
+      'Idempotency-Key must be 1 to 255 visible ASCII characters',
+    );
+  const path = request.url.split('?')[0]!;
+  const claimed = await store.db
+    .insertInto('idempotency_keys')
+    .values({ user_id: request.user.id, key, method: request.method, path, body_hash: hash })
+    .onConflict((oc) => oc.doNothing())
+    .returning('key')
+    .executeTakeFirst();
+  if (claimed) {
+    request.idempotencyKey = key;
+    return false;
+  }
+  const first = await store.db
+    .selectFrom('idempotency_keys')
+    .selectAll()
+    .where('user_id', '=', request.user.id)
+    .where('key', '=', key)
+    .executeTakeFirstOrThrow();
+  if (first.method !== request.method || first.path !== path || first.body_hash !== hash)
+    throw new HttpError(
+      409,
+      'idempotency_key_reused',
+      `Idempotency-Key "${key}" was used for another request (${first.method} ${first.path} with another body)`,
+    );
+  if (first.status === null)
+    throw new HttpError(
+      409,
+      'request_in_progress',
+      `the request with Idempotency-Key "${key}" is still being answered`,
+    );
+  reply.header('idempotent-replayed', 'true');
+  reply.code(first.status).type('application/json; charset=utf-8');
+  await reply.send(first.response ?? '');
+  return true;
+}
+
 /** Installs the hooks on a scope whose routes set `request.user` in onRequest. */
 export function installIdempotency(api: FastifyInstance, store: Store): void {
   api.decorateRequest('idempotencyKey', null);
   // After the body is parsed and validated, before the handler runs.
   api.addHook('preHandler', async (request: FastifyRequest, reply: FastifyReply) => {
-    const header = request.headers['idempotency-key'];
-    if (!MUTATING.has(request.method) || header === undefined || !request.user) return;
-    const key = Array.isArray(header) ? header[0]! : header;
-    if (!KEY.test(key))
-      throw new HttpError(
-        400,
-        'invalid_idempotency_key',
-        'Idempotency-Key must be 1 to 255 visible ASCII characters',
-      );
-    const path = request.url.split('?')[0]!;
-    const hash = bodyHash(request);
-    const claimed = await store.db
-      .insertInto('idempotency_keys')
-      .values({ user_id: request.user.id, key, method: request.method, path, body_hash: hash })
-      .onConflict((oc) => oc.doNothing())
-      .returning('key')
-      .executeTakeFirst();
-    if (claimed) {
-      request.idempotencyKey = key;
-      return;
-    }
-    const first = await store.db
-      .selectFrom('idempotency_keys')
-      .selectAll()
-      .where('user_id', '=', request.user.id)
-      .where('key', '=', key)
-      .executeTakeFirstOrThrow();
-    if (first.method !== request.method || first.path !== path || first.body_hash !== hash)
-      throw new HttpError(
-        409,
-        'idempotency_key_reused',
-        `Idempotency-Key "${key}" was used for another request (${first.method} ${first.path} with another body)`,
-      );
-    if (first.status === null)
-      throw new HttpError(
-        409,
-        'request_in_progress',
-        `the request with Idempotency-Key "${key}" is still being answered`,
-      );
-    reply.header('idempotent-replayed', 'true');
-    reply.code(first.status).type('application/json; charset=utf-8');
-    return reply.send(first.response ?? '');
+    // An upload's body is read by its handler, which claims the key itself (claimIdempotencyKey).
+    if (String(request.headers['content-type'] ?? '').startsWith('multipart/')) return;
+    if (await claimIdempotencyKey(store, request, reply, bodyHash(request))) return reply;
   });
   api.addHook('onSend', async (request, reply, payload) => {
     const key = request.idempotencyKey;

@@ -29,3 +29,5 @@ export const ACCRUAL_INCREMENTAL_LINES_MAX = 100_000;
  * the end (see dropSecondaryIndexes).
  */
 export const BULK_LOAD_ROWS_MIN = 100_000;
+/** Largest file accepted by an upload over HTTP (bytes); larger loads go through `rebates import`. */
+export const UPLOAD_BYTES_MAX = 1024 * 1024 * 1024;

@@ -1,0 +1,174 @@
+// Files uploaded over HTTP, on both stores: the same import as the command line
+// (every bad row reported by line and field, all or nothing unless skipInvalid,
+// idempotent), the uploader's role checked, an Idempotency-Key honoured on the
+// upload's content, and the import history readable.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { runDemo } from '../src/demo/demo.service.ts';
+import { type Answer, listen, usersWithTokens } from './support/http.ts';
+import { storeTargets } from './support/stores.ts';
+
+const HEADER = 'id,date,partner,sku,quantity,amount,currency';
+const good = [
+  'UP-1,2025-03-03,D-1002,PT-100,2,298.00,USD',
+  'UP-2,2025-03-04,D-1002,HT-200,10,240.00,USD',
+  'UP-3,2025-03-05,D-1001,PT-110,1,179.00,USD',
+];
+const bad = 'UP-4,2025-02-30,D-1002,PT-100,1,149.00,USD';
+const csv = (...rows: string[]) => `${HEADER}\n${rows.join('\n')}\n`;
+
+for (const target of storeTargets()) {
+  describe(`file uploads (${target.name})`, () => {
+    let store: Awaited<ReturnType<typeof target.open>>;
+    let app: FastifyInstance;
+    let origin = '';
+    const tokens: Record<string, string> = {};
+    const upload = async (
+      user: string,
+      parts: Record<string, string>,
+      file?: { name: string; text: string },
+      key?: string,
+    ): Promise<Answer> => {
+      const form = new FormData();
+      for (const [name, value] of Object.entries(parts)) form.append(name, value);
+      if (file) form.append('file', new Blob([file.text], { type: 'text/csv' }), file.name);
+      const response = await fetch(`${origin}/api/v1/imports`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${tokens[user]}`, ...(key ? { 'idempotency-key': key } : {}) },
+        body: form,
+      });
+      const text = await response.text();
+      return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : null };
+    };
+    const stored = async () =>
+      (await store.db.selectFrom('transactions').select('id').where('id', 'like', 'UP-%').execute()).length;
+
+    before(async () => {
+      store = await target.open();
+      await runDemo(store, () => undefined);
+      Object.assign(
+        tokens,
+        await usersWithTokens(store, {
+          fin: { role: 'finance' },
+          carla: { role: 'commercial' },
+          sam: { role: 'sales' },
+          d1002: { role: 'partner', partnerId: 'D-1002' },
+        }),
+      );
+      ({ app, origin } = await listen(store));
+    });
+    after(async () => {
+      await app.close();
+      await store.dispose();
+    });
+
+    test('a file with a bad row imports nothing and names the line and field', async () => {
+      const answer = await upload(
+        'fin',
+        { kind: 'transactions' },
+        { name: 'march.csv', text: csv(...good, bad) },
+      );
+      assert.equal(answer.status, 422);
+      assert.equal(answer.body.code, 'invalid_file');
+      assert.deepEqual(
+        answer.body.details.map((d: { field: string }) => d.field),
+        ['line 5.date'],
+      );
+      assert.equal(await stored(), 0);
+    });
+
+    test('skipInvalid keeps the good rows; the same file again adds nothing', async () => {
+      const first = await upload(
+        'fin',
+        { kind: 'transactions', skipInvalid: 'true' },
+        { name: 'march.csv', text: csv(...good, bad) },
+      );
+      assert.equal(first.status, 201, JSON.stringify(first.body));
+      assert.equal(first.body.fileName, 'march.csv');
+      assert.deepEqual([first.body.read, first.body.imported, first.body.rejected], [4, 3, 1]);
+      assert.equal(first.body.problems[0].line, 5);
+      assert.equal(await stored(), 3);
+      const again = await upload(
+        'fin',
+        { kind: 'transactions', skipInvalid: 'true' },
+        { name: 'march.csv', text: csv(...good, bad) },
+      );
+      assert.deepEqual([again.body.imported, again.body.duplicates], [0, 3]);
+      assert.equal(await stored(), 3);
+    });
+
+    test('roles: finance imports lines, the commercial team master data, others nothing', async () => {
+      const lines = { name: 'april.csv', text: csv('UP-9,2025-04-01,D-1002,PT-100,1,149.00,USD') };
+      assert.equal((await upload('sam', { kind: 'transactions' }, lines)).status, 403);
+      assert.equal((await upload('d1002', { kind: 'transactions' }, lines)).status, 403);
+      assert.equal((await upload('carla', { kind: 'transactions' }, lines)).status, 403);
+      assert.equal(await stored(), 3, 'nothing was recorded by the refused uploads');
+      const products = await upload(
+        'carla',
+        { kind: 'products' },
+        { name: 'products.csv', text: 'sku,name,category\nUP-P1,Uploaded product,hand-tools\n' },
+      );
+      assert.equal(products.status, 201, JSON.stringify(products.body));
+      assert.equal(products.body.imported, 1);
+    });
+
+    test('bad requests: no kind, no file, a mapping that is not JSON, not multipart', async () => {
+      const noKind = await upload('fin', {}, { name: 'x.csv', text: csv(...good) });
+      assert.equal(noKind.status, 400);
+      assert.equal(noKind.body.details[0].field, 'kind');
+      const noFile = await upload('fin', { kind: 'transactions' });
+      assert.equal(noFile.body.details[0].field, 'file');
+      const badMapping = await upload(
+        'fin',
+        { kind: 'transactions', mapping: '{not json' },
+        { name: 'x.csv', text: csv(...good) },
+      );
+      assert.equal(badMapping.status, 400);
+      assert.equal(badMapping.body.details[0].field, 'mapping');
+      const json = await fetch(`${origin}/api/v1/imports`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${tokens.fin}`, 'content-type': 'application/json' },
+        body: '{}',
+      });
+      assert.equal(json.status, 415);
+    });
+
+    test('an Idempotency-Key replays the same upload and refuses another under it', async () => {
+      const file = { name: 'may.csv', text: csv('UP-20,2025-05-02,D-1002,PT-100,1,149.00,USD') };
+      const first = await upload('fin', { kind: 'transactions' }, file, 'may-upload');
+      assert.equal(first.status, 201);
+      const replay = await upload('fin', { kind: 'transactions' }, file, 'may-upload');
+      assert.equal(replay.headers.get('idempotent-replayed'), 'true');
+      assert.deepEqual(replay.body, first.body);
+      const other = await upload(
+        'fin',
+        { kind: 'transactions' },
+        { name: 'may.csv', text: csv('UP-21,2025-05-03,D-1002,PT-100,1,149.00,USD') },
+        'may-upload',
+      );
+      assert.equal(other.status, 409);
+      assert.equal(other.body.code, 'idempotency_key_reused');
+      assert.equal(await stored(), 4);
+    });
+
+    test('the import history, newest first; internal only', async () => {
+      const call = async (user: string, path: string) => {
+        const response = await fetch(`${origin}/api/v1${path}`, {
+          headers: { authorization: `Bearer ${tokens[user]}` },
+        });
+        return { status: response.status, body: await response.json() };
+      };
+      const history = await call('sam', '/imports?kind=transactions&limit=2');
+      assert.equal(history.status, 200);
+      assert.deepEqual(
+        history.body.items.map((i: { fileName: string; imported: number }) => `${i.fileName} ${i.imported}`),
+        ['may.csv 1', 'march.csv 0'],
+      );
+      const one = await call('sam', `/imports/${history.body.items[0].id}`);
+      assert.equal(one.body.fileName, 'may.csv');
+      assert.equal((await call('sam', '/imports/999999')).status, 404);
+      assert.equal((await call('d1002', '/imports')).status, 403);
+    });
+  });
+}
