@@ -5,14 +5,12 @@
 // and the partner signs off the terms agreed last. The expected rebates are
 // worked out here from the stored lines with plain SQL sums.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import type { FastifyInstance } from 'fastify';
+import { before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { verifyAudit } from '../src/audit/audit.service.ts';
-import { runDemo } from '../src/demo/demo.service.ts';
 import { explainAgreement } from '../src/settlements/explain.ts';
 import { Decimal } from '../src/shared/decimal.ts';
-import { apiCaller, listen, usersWithTokens } from './support/http.ts';
+import { demoServer } from './support/http.ts';
 import { storeTargets } from './support/stores.ts';
 
 const ID = 'AMEND-1';
@@ -24,6 +22,16 @@ const rule = (rate: string) => ({
   payout: 'percent',
   tiers: [{ from: '0', rate }],
 });
+const _agreement = {
+  id: ID,
+  name: 'Coastal Tool 2025 volume',
+  partner: 'D-1002',
+  currency: 'USD',
+  period: { start: '2025-01-01', end: '2025-12-31' },
+  calendar: 'quarterly',
+  rules: [rule('1')],
+};
+
 const agreement = {
   id: ID,
   name: 'Coastal Tool 2025 volume',
@@ -36,17 +44,23 @@ const agreement = {
 
 for (const target of storeTargets()) {
   describe(`amendments and sign-off (${target.name})`, () => {
-    let store: Awaited<ReturnType<typeof target.open>>;
-    let app: FastifyInstance;
-    const server = { origin: '' };
-    const tokens: Record<string, string> = {};
-    const call = apiCaller(server, tokens);
+    const server = demoServer(target, {
+      carla: { role: 'commercial' },
+      cole: { role: 'commercial' },
+      fin: { role: 'finance' },
+      d1002: { role: 'partner', partnerId: 'D-1002' },
+      d1001: { role: 'partner', partnerId: 'D-1001' },
+    });
+    const { call } = server;
+    before(async () => {
+      assert.equal((await call('carla', 'POST', '/agreements', agreement)).status, 201);
+    });
     /** What `rate` percent of D-1002's USD lines dated in the window pays, rounded to the cent. */
     const expected = async (start: string, end: string, rate: string) => {
       const row = await sql<{ amount: string | null }>`
         SELECT sum(amount)::text AS amount FROM transactions
         WHERE partner_id = 'D-1002' AND currency = 'USD' AND line_date BETWEEN ${start}::date AND ${end}::date`.execute(
-        store.db,
+        server.store.db,
       );
       const amount = Decimal.parse(row.rows[0]?.amount ?? '0');
       return amount.mul(Decimal.parse(rate)).shift(2).roundHalfAwayFromZero(2).toFixedScale(2);
@@ -56,27 +70,6 @@ for (const target of storeTargets()) {
         (p: { version: number; periodStart: string; periodEnd: string; rebate: string }) =>
           `v${p.version} ${p.periodStart}..${p.periodEnd} ${p.rebate}`,
       );
-
-    before(async () => {
-      store = await target.open();
-      await runDemo(store, () => undefined);
-      Object.assign(
-        tokens,
-        await usersWithTokens(store, {
-          carla: { role: 'commercial' },
-          cole: { role: 'commercial' },
-          fin: { role: 'finance' },
-          d1002: { role: 'partner', partnerId: 'D-1002' },
-          d1001: { role: 'partner', partnerId: 'D-1001' },
-        }),
-      );
-      ({ app, origin: server.origin } = await listen(store));
-      assert.equal((await call('carla', 'POST', '/agreements', agreement)).status, 201);
-    });
-    after(async () => {
-      await app.close();
-      await store.dispose();
-    });
 
     test('a draft is not amended; an approved agreement is', async () => {
       const early = await call('carla', 'POST', `/agreements/${ID}/amendments`, {
@@ -140,7 +133,7 @@ for (const target of storeTargets()) {
         ).status,
         404,
       );
-      const versions = await store.db.selectFrom('agreement_versions').selectAll().execute();
+      const versions = await server.store.db.selectFrom('agreement_versions').selectAll().execute();
       assert.equal(versions.length, 0, 'nothing was written');
     });
 
@@ -199,7 +192,7 @@ for (const target of storeTargets()) {
         `v2 2026-01-01..2026-03-31 ${await expected('2026-01-01', '2026-03-31', '3')}`,
       ]);
 
-      const explanation = await explainAgreement(store.db, ID, '2026-11-23');
+      const explanation = await explainAgreement(server.store.db, ID, '2026-11-23');
       assert.match(explanation, /Rule volume \(version 2, in force 2025-05-15 to 2026-03-31\)/);
     });
 
@@ -249,7 +242,7 @@ for (const target of storeTargets()) {
 
     test('amendments, decisions and sign-offs are in the audit trail, and the chain holds', async () => {
       const actions = (
-        await store.db
+        await server.store.db
           .selectFrom('audit_log')
           .select(['action', 'actor'])
           .where('entity_id', '=', ID)
@@ -261,7 +254,7 @@ for (const target of storeTargets()) {
         'agreement.amendment.approve by fin',
         'agreement.sign_off by d1002',
       ]);
-      assert.equal((await verifyAudit(store.db)).broken, undefined);
+      assert.equal((await verifyAudit(server.store.db)).broken, undefined);
     });
   });
 }

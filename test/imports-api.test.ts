@@ -3,10 +3,8 @@
 // idempotent), the uploader's role checked, an Idempotency-Key honoured on the
 // upload's content, and the import history readable.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import type { FastifyInstance } from 'fastify';
-import { runDemo } from '../src/demo/demo.service.ts';
-import { type Answer, listen, usersWithTokens } from './support/http.ts';
+import { describe, test } from 'node:test';
+import { type Answer, demoServer } from './support/http.ts';
 import { storeTargets } from './support/stores.ts';
 
 const HEADER = 'id,date,partner,sku,quantity,amount,currency';
@@ -20,10 +18,13 @@ const csv = (...rows: string[]) => `${HEADER}\n${rows.join('\n')}\n`;
 
 for (const target of storeTargets()) {
   describe(`file uploads (${target.name})`, () => {
-    let store: Awaited<ReturnType<typeof target.open>>;
-    let app: FastifyInstance;
-    let origin = '';
-    const tokens: Record<string, string> = {};
+    const server = demoServer(target, {
+      fin: { role: 'finance' },
+      carla: { role: 'commercial' },
+      sam: { role: 'sales' },
+      d1002: { role: 'partner', partnerId: 'D-1002' },
+    });
+    const { tokens } = server;
     const upload = async (
       user: string,
       parts: Record<string, string>,
@@ -33,7 +34,7 @@ for (const target of storeTargets()) {
       const form = new FormData();
       for (const [name, value] of Object.entries(parts)) form.append(name, value);
       if (file) form.append('file', new Blob([file.text], { type: 'text/csv' }), file.name);
-      const response = await fetch(`${origin}/api/v1/imports`, {
+      const response = await fetch(`${server.origin}/api/v1/imports`, {
         method: 'POST',
         headers: { authorization: `Bearer ${tokens[user]}`, ...(key ? { 'idempotency-key': key } : {}) },
         body: form,
@@ -42,26 +43,8 @@ for (const target of storeTargets()) {
       return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : null };
     };
     const stored = async () =>
-      (await store.db.selectFrom('transactions').select('id').where('id', 'like', 'UP-%').execute()).length;
-
-    before(async () => {
-      store = await target.open();
-      await runDemo(store, () => undefined);
-      Object.assign(
-        tokens,
-        await usersWithTokens(store, {
-          fin: { role: 'finance' },
-          carla: { role: 'commercial' },
-          sam: { role: 'sales' },
-          d1002: { role: 'partner', partnerId: 'D-1002' },
-        }),
-      );
-      ({ app, origin } = await listen(store));
-    });
-    after(async () => {
-      await app.close();
-      await store.dispose();
-    });
+      (await server.store.db.selectFrom('transactions').select('id').where('id', 'like', 'UP-%').execute())
+        .length;
 
     test('a file with a bad row imports nothing and names the line and field', async () => {
       const answer = await upload(
@@ -126,7 +109,7 @@ for (const target of storeTargets()) {
       );
       assert.equal(badMapping.status, 400);
       assert.equal(badMapping.body.details[0].field, 'mapping');
-      const json = await fetch(`${origin}/api/v1/imports`, {
+      const json = await fetch(`${server.origin}/api/v1/imports`, {
         method: 'POST',
         headers: { authorization: `Bearer ${tokens.fin}`, 'content-type': 'application/json' },
         body: '{}',
@@ -154,10 +137,11 @@ for (const target of storeTargets()) {
 
     test('the import history, newest first; internal only', async () => {
       const call = async (user: string, path: string) => {
-        const response = await fetch(`${origin}/api/v1${path}`, {
+        const response = await fetch(`${server.origin}/api/v1${path}`, {
           headers: { authorization: `Bearer ${tokens[user]}` },
         });
-        return { status: response.status, body: await response.json() };
+        // biome-ignore lint/suspicious/noExplicitAny: answers are checked field by field
+        return { status: response.status, body: (await response.json()) as any };
       };
       const history = await call('sam', '/imports?kind=transactions&limit=2');
       assert.equal(history.status, 200);

@@ -3,26 +3,26 @@
 // that moves lines between agreements (a partner leaving a buying group, a
 // product changing brand) recalculates the accruals it touches at once.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import type { FastifyInstance } from 'fastify';
+import { describe, test } from 'node:test';
 import { sql } from 'kysely';
-import { runDemo } from '../src/demo/demo.service.ts';
-import { apiCaller, listen, usersWithTokens } from './support/http.ts';
+import { demoServer } from './support/http.ts';
 import { storeTargets } from './support/stores.ts';
 
 for (const target of storeTargets()) {
   describe(`partners and products over HTTP (${target.name})`, () => {
-    let store: Awaited<ReturnType<typeof target.open>>;
-    let app: FastifyInstance;
-    const server = { origin: '' };
-    const tokens: Record<string, string> = {};
-    const call = apiCaller(server, tokens);
+    const server = demoServer(target, {
+      carla: { role: 'commercial' },
+      sam: { role: 'sales' },
+      fin: { role: 'finance' },
+      d1002: { role: 'partner', partnerId: 'D-1002' },
+    });
+    const { call } = server;
     /** The stored lines a partner set has for the given SKUs (all when none given), counted in SQL. */
     const lineCount = async (partners: string[], start: string, end: string, skus?: string[]) => {
       const row = await sql<{ n: string }>`
         SELECT count(*)::text AS n FROM transactions
         WHERE partner_id = ANY(${partners}) AND currency = 'USD' AND line_date BETWEEN ${start}::date AND ${end}::date
-          ${skus ? sql`AND sku = ANY(${skus})` : sql``}`.execute(store.db);
+          ${skus ? sql`AND sku = ANY(${skus})` : sql``}`.execute(server.store.db);
       return Number(row.rows[0]!.n);
     };
     const positionLines = async (agreement: string) =>
@@ -30,25 +30,6 @@ for (const target of storeTargets()) {
         (sum: number, p: { lineCount: number }) => sum + p.lineCount,
         0,
       );
-
-    before(async () => {
-      store = await target.open();
-      await runDemo(store, () => undefined);
-      Object.assign(
-        tokens,
-        await usersWithTokens(store, {
-          carla: { role: 'commercial' },
-          sam: { role: 'sales' },
-          fin: { role: 'finance' },
-          d1002: { role: 'partner', partnerId: 'D-1002' },
-        }),
-      );
-      ({ app, origin: server.origin } = await listen(store));
-    });
-    after(async () => {
-      await app.close();
-      await store.dispose();
-    });
 
     test('a new partner and product, checked as imported rows are', async () => {
       const partner = {
@@ -107,7 +88,7 @@ for (const target of storeTargets()) {
           (await lineCount(members.slice(0, 2), '2025-01-01', '2025-12-31')),
         "exactly the partner's lines in the agreement's periods left it",
       );
-      const audit = await store.db
+      const audit = await server.store.db
         .selectFrom('audit_log')
         .select(['before', 'after', 'actor'])
         .where('action', '=', 'partner.update')

@@ -3,10 +3,8 @@
 // copies a template's calendar, currency and rules, and keeps them when the
 // template changes later.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import type { FastifyInstance } from 'fastify';
-import { runDemo } from '../src/demo/demo.service.ts';
-import { apiCaller, listen, usersWithTokens } from './support/http.ts';
+import { describe, test } from 'node:test';
+import { demoServer } from './support/http.ts';
 import { storeTargets } from './support/stores.ts';
 
 const monthly = {
@@ -29,29 +27,12 @@ const monthly = {
 
 for (const target of storeTargets()) {
   describe(`agreement templates (${target.name})`, () => {
-    let store: Awaited<ReturnType<typeof target.open>>;
-    let app: FastifyInstance;
-    const server = { origin: '' };
-    const tokens: Record<string, string> = {};
-    const call = apiCaller(server, tokens);
-
-    before(async () => {
-      store = await target.open();
-      await runDemo(store, () => undefined);
-      Object.assign(
-        tokens,
-        await usersWithTokens(store, {
-          carla: { role: 'commercial' },
-          sam: { role: 'sales' },
-          d1002: { role: 'partner', partnerId: 'D-1002' },
-        }),
-      );
-      ({ app, origin: server.origin } = await listen(store));
+    const server = demoServer(target, {
+      carla: { role: 'commercial' },
+      sam: { role: 'sales' },
+      d1002: { role: 'partner', partnerId: 'D-1002' },
     });
-    after(async () => {
-      await app.close();
-      await store.dispose();
-    });
+    const { call } = server;
 
     test('the demo brings templates; internal users read them, partners do not', async () => {
       const list = await call('sam', 'GET', '/agreement-templates');
@@ -128,7 +109,7 @@ for (const target of storeTargets()) {
       assert.equal(unknown.status, 422);
       assert.equal(unknown.body.details[0].field, 'template');
 
-      const audited = await store.db
+      const audited = await server.store.db
         .selectFrom('audit_log')
         .select(['action', 'before'])
         .where('entity', '=', 'agreement_template')

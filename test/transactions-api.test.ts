@@ -5,11 +5,9 @@
 // reported by index and field and nothing is kept; only finance and
 // administrators may record.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import type { FastifyInstance } from 'fastify';
-import { runDemo } from '../src/demo/demo.service.ts';
+import { describe, test } from 'node:test';
 import { Decimal } from '../src/shared/decimal.ts';
-import { apiCaller, listen, usersWithTokens } from './support/http.ts';
+import { demoServer } from './support/http.ts';
 import { storeTargets } from './support/stores.ts';
 
 const line = (id: string, amount: string, extra: Record<string, string> = {}) => ({
@@ -25,34 +23,17 @@ const line = (id: string, amount: string, extra: Record<string, string> = {}) =>
 
 for (const target of storeTargets()) {
   describe(`recording transactions over HTTP (${target.name})`, () => {
-    let store: Awaited<ReturnType<typeof target.open>>;
-    let app: FastifyInstance;
-    const tokens: Record<string, string> = {};
-    const server = { origin: '' };
-    const call = apiCaller(server, tokens);
+    const server = demoServer(target, {
+      fin: { role: 'finance' },
+      sal: { role: 'sales' },
+      d1001: { role: 'partner', partnerId: 'D-1001' },
+    });
+    const { call, tokens } = server;
     const q1Volume = async () => {
       const positions = await call('fin', 'GET', '/accruals?agreement=DEMO-01-VOLUME');
       return positions.body.items.find((p: { periodStart: string }) => p.periodStart === '2025-01-01');
     };
-    const imports = async () => (await store.db.selectFrom('imports').select('id').execute()).length;
-
-    before(async () => {
-      store = await target.open();
-      await runDemo(store, () => undefined);
-      Object.assign(
-        tokens,
-        await usersWithTokens(store, {
-          fin: { role: 'finance' },
-          sal: { role: 'sales' },
-          d1001: { role: 'partner', partnerId: 'D-1001' },
-        }),
-      );
-      ({ app, origin: server.origin } = await listen(store));
-    });
-    after(async () => {
-      await app.close();
-      await store.dispose();
-    });
+    const imports = async () => (await server.store.db.selectFrom('imports').select('id').execute()).length;
 
     test('lines are recorded once, accruals move, and the audit trail names the user and request', async () => {
       const before = await q1Volume();
@@ -70,7 +51,7 @@ for (const target of storeTargets()) {
         '1250.50',
         'the quarter measures 1,250.50 more',
       );
-      const entry = await store.db
+      const entry = await server.store.db
         .selectFrom('audit_log')
         .selectAll()
         .where('action', '=', 'import.transactions')
@@ -97,7 +78,7 @@ for (const target of storeTargets()) {
     });
 
     test('bad lines are named by index and field, and nothing is recorded', async () => {
-      const count = (await store.db.selectFrom('transactions').select('id').execute()).length;
+      const count = (await server.store.db.selectFrom('transactions').select('id').execute()).length;
       const bad = await call('fin', 'POST', '/transactions', {
         lines: [
           line('API-10', '5.00'),
@@ -111,7 +92,7 @@ for (const target of storeTargets()) {
         bad.body.details.map((d: { field: string; code: string }) => `${d.field} ${d.code}`),
         ['lines[1].date bad_date', 'lines[2].amount amount_has_too_many_decimals'],
       );
-      assert.equal((await store.db.selectFrom('transactions').select('id').execute()).length, count);
+      assert.equal((await server.store.db.selectFrom('transactions').select('id').execute()).length, count);
       const kept = await call('fin', 'POST', '/transactions?skipInvalid=true', {
         lines: [line('API-10', '5.00'), line('API-11', '5.00', { date: '2025-02-30' })],
       });
@@ -135,7 +116,10 @@ for (const target of storeTargets()) {
         JSON.stringify({ lines: [line('API-BIG', '1.00', { end_customer: 'x'.repeat(17 * 1024 * 1024) })] }),
       );
       assert.deepEqual([oversize.status, oversize.body.code], [413, 'body_too_large']);
-      assert.equal((await store.db.selectFrom('transactions').select('id').execute()).length, count + 1);
+      assert.equal(
+        (await server.store.db.selectFrom('transactions').select('id').execute()).length,
+        count + 1,
+      );
     });
 
     test('only finance and administrators record lines', async () => {
@@ -144,7 +128,7 @@ for (const target of storeTargets()) {
         assert.equal(refused.status, 403, user);
         assert.equal(refused.body.code, 'forbidden');
       }
-      const stored = await store.db
+      const stored = await server.store.db
         .selectFrom('transactions')
         .select('id')
         .where('id', 'like', 'API-%')

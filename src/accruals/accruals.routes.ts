@@ -2,10 +2,10 @@
 // period, with the distance to the next tier. Figures are exact decimals as text.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { errorBody, pageOf, pageQuery } from '../server/lists.ts';
+import { errorBody, pageOf, pageQuery, parseSort, sortQuery } from '../server/lists.ts';
 import type { Store } from '../store/database.ts';
 import { visibleAgreements } from '../users/access.ts';
-import { readAccruals } from './accruals.service.ts';
+import { type AccrualPosition, readAccruals } from './accruals.service.ts';
 
 const decimal = z.string().describe('exact decimal, as text');
 
@@ -40,13 +40,14 @@ export function accrualRoutes(store: Store): FastifyPluginAsyncZod {
           summary: 'Accrual positions by agreement, rule and period',
           querystring: z.object({
             ...pageQuery,
+            sort: sortQuery(['agreement', 'period', 'rebate', 'remaining'], 'agreement'),
             agreement: z.string().min(1).optional(),
           }),
           response: { 200: pageOf(position), 400: errorBody },
         },
       },
       async (request) => {
-        const { limit, offset, agreement } = request.query;
+        const { limit, offset, agreement, sort } = request.query;
         let ids = agreement === undefined ? undefined : [agreement];
         if (request.scope) {
           // A partner user reads the positions of the agreements it may see, and no others.
@@ -57,7 +58,7 @@ export function accrualRoutes(store: Store): FastifyPluginAsyncZod {
           if (agreement !== undefined) visible = visible.where('id', '=', agreement);
           ids = (await visible.execute()).map((a) => a.id);
         }
-        const positions = await readAccruals(store, ids);
+        const positions = sortPositions(await readAccruals(store, ids), sort);
         return {
           items: positions.slice(offset, offset + limit).map((p) => ({
             agreement: p.agreementId,
@@ -86,4 +87,26 @@ export function accrualRoutes(store: Store): FastifyPluginAsyncZod {
       },
     );
   };
+}
+
+/**
+ * Positions in the order asked for; ties keep the agreement, rule and period
+ * order. `remaining` (to the next tier) puts positions with no next tier last.
+ */
+function sortPositions(positions: AccrualPosition[], sort: string): AccrualPosition[] {
+  const { field, direction } = parseSort(sort);
+  const sign = direction === 'asc' ? 1 : -1;
+  const compare: Record<string, (a: AccrualPosition, b: AccrualPosition) => number> = {
+    agreement: () => 0,
+    period: (a, b) => (a.period.start < b.period.start ? -1 : a.period.start > b.period.start ? 1 : 0),
+    rebate: (a, b) => a.rebate.cmp(b.rebate),
+    remaining: (a, b) => {
+      if (!a.nextTier || !b.nextTier) return a.nextTier ? -sign : b.nextTier ? sign : 0;
+      return a.nextTier.remaining.cmp(b.nextTier.remaining);
+    },
+  };
+  const byField = compare[field]!;
+  const indexed = positions.map((p, i) => [p, i] as const);
+  indexed.sort(([a, i], [b, j]) => sign * byField(a, b) || (field === 'agreement' ? sign * (i - j) : i - j));
+  return indexed.map(([p]) => p);
 }

@@ -91,63 +91,78 @@ export async function insertAgreements(
 ): Promise<void> {
   for (let offset = 0; offset < list.length; offset += AGREEMENTS_PER_INSERT_MAX) {
     const chunk = list.slice(offset, offset + AGREEMENTS_PER_INSERT_MAX);
-    const heads = chunk.map(({ agreement: a, status }) => ({
-      id: a.id,
-      name: a.name,
-      partner_id: a.partner ?? null,
-      buying_group: a.buyingGroup ?? null,
-      beneficiary_id: a.beneficiary ?? null,
-      currency: a.currency,
-      start_date: a.window.start,
-      end_date: a.window.end,
-      calendar: a.calendar,
-      status,
-      import_id: importId,
-      created_by: createdBy,
-    }));
-    const rules = chunk.flatMap(({ agreement: a }) =>
-      a.rules.map((r, position) => {
-        const baselineWindow = r.growth?.baseline.kind === 'window' ? r.growth.baseline.window : undefined;
-        return {
-          agreement_id: a.id,
-          rule_id: r.id,
-          position,
-          type: r.type,
-          basis: r.basis,
-          method: r.method,
-          payout: r.payout,
-          scope: JSON.stringify(r.scope),
-          mix: r.mix
-            ? JSON.stringify({
-                categories: r.mix.categories,
-                minSharePercent: r.mix.minSharePercent?.toString(),
-                minDistinctProducts: r.mix.minDistinctProducts,
-              })
-            : null,
-          growth_apply: r.growth?.apply ?? null,
-          baseline_start: baselineWindow?.start ?? null,
-          baseline_end: baselineWindow?.end ?? null,
-          minimum_volume: r.minimumVolume?.toString() ?? null,
-          minimum_payout: r.minimumPayout?.toString() ?? null,
-          cap: r.cap?.toString() ?? null,
-        };
-      }),
-    );
-    const tiers = chunk.flatMap(({ agreement: a }) =>
-      a.rules.flatMap((r) =>
-        r.tiers.map((t, position) => ({
-          agreement_id: a.id,
-          rule_id: r.id,
-          position,
-          from_value: t.from.toString(),
-          rate: t.rate.toString(),
-        })),
-      ),
-    );
+    const heads = chunk.map((parsed) => headRow(parsed, importId, createdBy));
+    const rules = chunk.flatMap(({ agreement }) => ruleRows(agreement));
+    const tiers = chunk.flatMap(({ agreement }) => tierRows(agreement));
     await db.insertInto('agreements').values(heads).execute();
     await db.insertInto('agreement_rules').values(rules).execute();
     await db.insertInto('rule_tiers').values(tiers).execute();
   }
+}
+
+/** The agreements row of an agreement. */
+export function headRow(
+  { agreement: a, status }: ParsedAgreement,
+  importId: string | null,
+  createdBy: string | null,
+) {
+  return {
+    id: a.id,
+    name: a.name,
+    partner_id: a.partner ?? null,
+    buying_group: a.buyingGroup ?? null,
+    beneficiary_id: a.beneficiary ?? null,
+    currency: a.currency,
+    start_date: a.window.start,
+    end_date: a.window.end,
+    calendar: a.calendar,
+    status,
+    import_id: importId,
+    created_by: createdBy,
+  };
+}
+
+/** The agreement_rules rows of an agreement. */
+export function ruleRows(a: Agreement) {
+  return a.rules.map((r, position) => {
+    const baselineWindow = r.growth?.baseline.kind === 'window' ? r.growth.baseline.window : undefined;
+    return {
+      agreement_id: a.id,
+      rule_id: r.id,
+      position,
+      type: r.type,
+      basis: r.basis,
+      method: r.method,
+      payout: r.payout,
+      scope: JSON.stringify(r.scope),
+      mix: r.mix
+        ? JSON.stringify({
+            categories: r.mix.categories,
+            minSharePercent: r.mix.minSharePercent?.toString(),
+            minDistinctProducts: r.mix.minDistinctProducts,
+          })
+        : null,
+      growth_apply: r.growth?.apply ?? null,
+      baseline_start: baselineWindow?.start ?? null,
+      baseline_end: baselineWindow?.end ?? null,
+      minimum_volume: r.minimumVolume?.toString() ?? null,
+      minimum_payout: r.minimumPayout?.toString() ?? null,
+      cap: r.cap?.toString() ?? null,
+    };
+  });
+}
+
+/** The rule_tiers rows of an agreement. */
+export function tierRows(a: Agreement) {
+  return a.rules.flatMap((r) =>
+    r.tiers.map((t, position) => ({
+      agreement_id: a.id,
+      rule_id: r.id,
+      position,
+      from_value: t.from.toString(),
+      rate: t.rate.toString(),
+    })),
+  );
 }
 
 /** Loads agreements (all, or the given ids) with their rules and tiers, ordered by id. */

@@ -22,6 +22,7 @@ import { agreementToJson, latestTerms, loadAgreements } from './agreements.repos
 import { importAgreements } from './agreements.service.ts';
 import { requireVisibleAgreement } from './amendments.routes.ts';
 import { readSignOffs } from './amendments.ts';
+import { rewriteDraft } from './drafts.ts';
 import { changeStatus, TRANSITIONS, type TransitionAction } from './lifecycle.ts';
 import { readTemplate } from './templates.ts';
 
@@ -112,6 +113,37 @@ export function agreementRoutes(store: Store): FastifyPluginAsyncZod {
         } finally {
           await rm(dir, { recursive: true, force: true });
         }
+      },
+    );
+
+    app.put(
+      '/agreements/:id',
+      {
+        schema: {
+          tags: ['agreements'],
+          summary:
+            'Rewrite a draft (or rejected) agreement whole, in the import format; approved and active ones are amended instead',
+          params: z.object({ id: z.string().min(1) }),
+          body: z.record(z.string(), z.unknown()),
+          response: {
+            200: z.record(z.string(), z.unknown()),
+            400: errorBody,
+            403: errorBody,
+            404: errorBody,
+            409: errorBody,
+            422: errorBody,
+          },
+        },
+      },
+      async (request) => {
+        const user = request.user!;
+        if (user.role === 'partner') throw notFound('agreement', request.params.id);
+        return rewriteDraft(store, request.params.id, request.body, {
+          actor: user.username,
+          username: user.username,
+          role: user.role,
+          requestId: request.id,
+        });
       },
     );
 

@@ -6,11 +6,12 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { rebuildAccruals } from '../accruals/accruals.service.ts';
 import { appendAudit, commandLineActor } from '../audit/audit.service.ts';
+import type { Agreement } from '../calculation/calculation.types.ts';
 import type { ImportSummary } from '../imports/import.service.ts';
 import { csvField } from '../shared/csv-text.ts';
 import { DomainError, type Problem } from '../shared/errors.ts';
 import { AGREEMENTS_FILE_BYTES_MAX, PROBLEMS_PRINTED_MAX } from '../shared/limits.ts';
-import { parallelReaders, type Store } from '../store/database.ts';
+import { type Database, parallelReaders, type Store } from '../store/database.ts';
 import { agreementToJson, insertAgreements, loadAgreements, originalTerms } from './agreements.repository.ts';
 import { type ParsedAgreement, parseAgreement } from './agreements.schema.ts';
 
@@ -59,6 +60,65 @@ export function elementStartLines(text: string): number[] {
   return lines;
 }
 
+/** What agreements may refer to: stored partners, buying groups and products. */
+export interface AgreementReferences {
+  partners: ReadonlySet<string>;
+  groups: ReadonlySet<string>;
+  products: ReadonlySet<string>;
+}
+
+export async function agreementReferences(db: Database): Promise<AgreementReferences> {
+  const partnerRows = await db.selectFrom('partners').select(['id', 'buying_group']).execute();
+  return {
+    partners: new Set(partnerRows.map((p) => p.id)),
+    groups: new Set(partnerRows.flatMap((p) => (p.buying_group ? [p.buying_group] : []))),
+    products: new Set((await db.selectFrom('products').select('sku').execute()).map((p) => p.sku)),
+  };
+}
+
+/** An agreement's references that are not in the store, with fields prefixed by `at`. */
+export function referenceProblems(
+  agreement: Agreement,
+  references: AgreementReferences,
+  at: string,
+): Problem[] {
+  const { partners, groups, products } = references;
+  const refs: Problem[] = [];
+  if (agreement.partner !== undefined && !partners.has(agreement.partner)) {
+    refs.push({
+      field: `${at}.partner`,
+      code: 'unknown_partner',
+      message: `partner "${agreement.partner}" is not in the store`,
+    });
+  }
+  if (agreement.buyingGroup !== undefined && !groups.has(agreement.buyingGroup)) {
+    refs.push({
+      field: `${at}.group`,
+      code: 'unknown_buying_group',
+      message: `no partner belongs to buying group "${agreement.buyingGroup}"`,
+    });
+  }
+  if (agreement.beneficiary !== undefined && !partners.has(agreement.beneficiary)) {
+    refs.push({
+      field: `${at}.beneficiary`,
+      code: 'unknown_partner',
+      message: `beneficiary "${agreement.beneficiary}" is not in the store`,
+    });
+  }
+  agreement.rules.forEach((rule, i) => {
+    for (const sku of [...(rule.scope.skus ?? []), ...(rule.scope.exclude?.skus ?? [])]) {
+      if (!products.has(sku)) {
+        refs.push({
+          field: `${at}.rules[${i}].scope`,
+          code: 'unknown_product',
+          message: `sku "${sku}" in rule ${rule.id} is not in the store`,
+        });
+      }
+    }
+  });
+  return refs;
+}
+
 /**
  * Error codes: see agreements.errors.ts. Throws DomainError `file_too_large`,
  * `invalid_json` or `not_an_array` for a file that cannot be read as agreements.
@@ -100,10 +160,7 @@ export async function importAgreements(
   const startLines = Array.isArray(document) ? elementStartLines(text) : [];
 
   const db = store.db;
-  const partnerRows = await db.selectFrom('partners').select(['id', 'buying_group']).execute();
-  const partners = new Set(partnerRows.map((p) => p.id));
-  const groups = new Set(partnerRows.flatMap((p) => (p.buying_group ? [p.buying_group] : [])));
-  const products = new Set((await db.selectFrom('products').select('sku').execute()).map((p) => p.sku));
+  const references = await agreementReferences(db);
 
   const problemsByIndex = new Map<number, Problem[]>();
   const addProblems = (index: number, problems: Problem[]) => {
@@ -128,39 +185,7 @@ export async function importAgreements(
       continue;
     }
     const { agreement } = result.value;
-    const refs: Problem[] = [];
-    if (agreement.partner !== undefined && !partners.has(agreement.partner)) {
-      refs.push({
-        field: `${at}.partner`,
-        code: 'unknown_partner',
-        message: `partner "${agreement.partner}" is not in the store`,
-      });
-    }
-    if (agreement.buyingGroup !== undefined && !groups.has(agreement.buyingGroup)) {
-      refs.push({
-        field: `${at}.group`,
-        code: 'unknown_buying_group',
-        message: `no partner belongs to buying group "${agreement.buyingGroup}"`,
-      });
-    }
-    if (agreement.beneficiary !== undefined && !partners.has(agreement.beneficiary)) {
-      refs.push({
-        field: `${at}.beneficiary`,
-        code: 'unknown_partner',
-        message: `beneficiary "${agreement.beneficiary}" is not in the store`,
-      });
-    }
-    for (const rule of agreement.rules) {
-      for (const sku of [...(rule.scope.skus ?? []), ...(rule.scope.exclude?.skus ?? [])]) {
-        if (!products.has(sku)) {
-          refs.push({
-            field: `${at}.scope.skus`,
-            code: 'unknown_product',
-            message: `sku "${sku}" in rule ${rule.id} is not in the store`,
-          });
-        }
-      }
-    }
+    const refs = referenceProblems(agreement, references, at);
     if (refs.length > 0) {
       addProblems(index, refs);
       continue;

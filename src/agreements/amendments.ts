@@ -17,6 +17,7 @@ import {
   type StoredAgreement,
 } from './agreements.repository.ts';
 import { parseAgreement } from './agreements.schema.ts';
+import { agreementReferences, referenceProblems } from './agreements.service.ts';
 
 /** Agreement statuses an amendment applies to; a draft is simply rewritten. */
 const AMENDABLE = ['approved', 'active'];
@@ -102,9 +103,11 @@ export async function amendAgreement(
       rules: input.rules,
     };
     const parsed = parseAgreement(termsJson);
-    const problems: Problem[] = parsed.ok
-      ? []
-      : parsed.problems.map((p) => ({ ...p, field: fieldOf(p.field) }));
+    const problems: Problem[] = (
+      parsed.ok
+        ? referenceProblems(parsed.value.agreement, await agreementReferences(trx), '')
+        : parsed.problems
+    ).map((p) => ({ ...p, field: fieldOf(p.field) }));
     const end = input.end ?? current.window.end;
     if (input.effectiveFrom < current.window.start || input.effectiveFrom > end)
       problems.push({

@@ -1,5 +1,5 @@
-// The agreement lifecycle: draft → submitted → approved → active → expired or
-// closed, with rejected and cancelled on the way. Approving or rejecting is a
+// The agreement lifecycle: draft → submitted → approved → active → expired (after
+// its last day) or closed, with rejected and cancelled on the way. Approving or rejecting is a
 // decision someone other than the author makes (segregation of duties, enforced
 // here, on the server). Each change of status is one transaction: the status,
 // its audit entry, and the accruals — an agreement starts accruing once it is
@@ -18,6 +18,7 @@ export const TRANSITIONS = {
   reject: { from: ['submitted'], to: 'rejected', roles: ['admin', 'commercial', 'finance'] },
   activate: { from: ['approved'], to: 'active', roles: ['admin', 'commercial', 'finance'] },
   cancel: { from: ['draft', 'submitted', 'approved'], to: 'cancelled', roles: ['admin', 'commercial'] },
+  expire: { from: ['active'], to: 'expired', roles: ['admin', 'finance'] },
   close: { from: ['active', 'expired'], to: 'closed', roles: ['admin', 'finance'] },
 } as const satisfies Record<
   string,
@@ -43,7 +44,7 @@ export async function changeStatus(
     // Locked: two decisions on one agreement cannot both start from the same status.
     const row = await trx
       .selectFrom('agreements')
-      .select(['status', 'created_by'])
+      .select(['status', 'created_by', 'end_date'])
       .where('id', '=', agreementId)
       .forUpdate()
       .executeTakeFirst();
@@ -54,6 +55,14 @@ export async function changeStatus(
         409,
         'invalid_transition',
         `agreement ${agreementId} is ${from}; ${action} applies to ${transition.from.join(' or ')} agreements`,
+      );
+    // An agreement expires once its last day has passed: it still settles, and is then closed.
+    const today = new Date().toISOString().slice(0, 10);
+    if (action === 'expire' && row.end_date >= today)
+      throw new HttpError(
+        409,
+        'not_ended',
+        `agreement ${agreementId} runs until ${row.end_date}; it expires after that day`,
       );
     if (DECISIONS.includes(action) && row.created_by === who.username)
       throw new HttpError(

@@ -3,7 +3,15 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { HttpError, notFound } from '../server/errors.ts';
-import { containsText, errorBody, fetchPage, pageOf, pageQuery } from '../server/lists.ts';
+import {
+  containsText,
+  errorBody,
+  fetchPage,
+  pageOf,
+  pageQuery,
+  parseSort,
+  sortQuery,
+} from '../server/lists.ts';
 import { RULES_PER_AGREEMENT_MAX, TEXT_LENGTH_MAX } from '../shared/limits.ts';
 import type { Store } from '../store/database.ts';
 import type { User } from '../users/users.service.ts';
@@ -50,6 +58,7 @@ export function templateRoutes(store: Store): FastifyPluginAsyncZod {
           summary: 'List agreement templates',
           querystring: z.object({
             ...pageQuery,
+            sort: sortQuery(['id', 'name', 'updated'], 'id'),
             q: z.string().min(1).max(100).optional().describe('text in the id or name, any case'),
           }),
           response: { 200: pageOf(template), 400: errorBody, 403: errorBody },
@@ -57,12 +66,13 @@ export function templateRoutes(store: Store): FastifyPluginAsyncZod {
       },
       async (request) => {
         requireInternal(request.user!);
-        const { limit, offset, q } = request.query;
+        const { limit, offset, q, sort } = request.query;
         let query = store.db.selectFrom('agreement_templates');
         if (q !== undefined) query = query.where(containsText(['id', 'name'], q));
+        const { field, direction } = parseSort(sort);
         const { rows, total } = await fetchPage(query, {
-          sortColumn: 'id',
-          direction: 'asc',
+          sortColumn: { id: 'id', name: 'name', updated: 'updated_at' }[field as 'id' | 'name' | 'updated'],
+          direction,
           key: 'id',
           limit,
           offset,

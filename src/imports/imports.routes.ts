@@ -13,7 +13,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { HttpError, notFound } from '../server/errors.ts';
 import { claimIdempotencyKey } from '../server/idempotency.ts';
-import { errorBody, fetchPage, pageOf, pageQuery } from '../server/lists.ts';
+import { errorBody, fetchPage, pageOf, pageQuery, parseSort, sortQuery } from '../server/lists.ts';
 import { DomainError } from '../shared/errors.ts';
 import { UPLOAD_BYTES_MAX } from '../shared/limits.ts';
 import type { Store } from '../store/database.ts';
@@ -77,17 +77,17 @@ function toRecord(row: {
 const invalid = (field: string, message: string) =>
   new HttpError(400, 'invalid_request', `${field}: ${message}`, [{ field, code: 'invalid_field', message }]);
 
-export function importRoutes(store: Store): FastifyPluginAsyncZod {
+export function importRoutes(store: Store, uploadBytesMax = UPLOAD_BYTES_MAX): FastifyPluginAsyncZod {
   return async (app) => {
     await app.register(multipart, {
-      limits: { fileSize: UPLOAD_BYTES_MAX, files: 2, fields: 4, fieldSize: 1024 * 1024 },
+      limits: { fileSize: uploadBytesMax, files: 2, fields: 4, fieldSize: 1024 * 1024 },
     });
 
     app.post(
       '/imports',
       {
         // Streamed to a file as it arrives: the JSON body limit does not apply.
-        bodyLimit: UPLOAD_BYTES_MAX + 2 * 1024 * 1024,
+        bodyLimit: uploadBytesMax + 2 * 1024 * 1024,
         schema: {
           tags: ['imports'],
           summary: 'Import a CSV file (multipart/form-data: kind, file, optional mapping and skipInvalid)',
@@ -160,7 +160,7 @@ export function importRoutes(store: Store): FastifyPluginAsyncZod {
               createWriteStream(path),
             );
             if (part.file.truncated)
-              throw new HttpError(413, 'body_too_large', `file: larger than ${UPLOAD_BYTES_MAX} bytes`);
+              throw new HttpError(413, 'body_too_large', `file: larger than ${uploadBytesMax} bytes`);
             file = { path, name };
           }
           if (await claimIdempotencyKey(store, request, reply, digest.digest('hex'))) return reply;
@@ -237,6 +237,7 @@ export function importRoutes(store: Store): FastifyPluginAsyncZod {
           summary: 'The import history, newest first',
           querystring: z.object({
             ...pageQuery,
+            sort: sortQuery(['started', 'file', 'rejected'], '-started'),
             kind: z.enum(['transactions', 'partners', 'products', 'agreements']).optional(),
           }),
           response: { 200: pageOf(importRecord), 400: errorBody, 403: errorBody },
@@ -245,12 +246,15 @@ export function importRoutes(store: Store): FastifyPluginAsyncZod {
       async (request) => {
         if (request.user!.role === 'partner')
           throw new HttpError(403, 'forbidden', 'the import history is internal');
-        const { limit, offset, kind } = request.query;
+        const { limit, offset, kind, sort } = request.query;
+        const { field, direction } = parseSort(sort);
         let query = store.db.selectFrom('imports');
         if (kind !== undefined) query = query.where('kind', '=', kind);
         const { rows, total } = await fetchPage(query, {
-          sortColumn: 'id',
-          direction: 'desc',
+          sortColumn: { started: 'id', file: 'file_name', rejected: 'rows_rejected' }[
+            field as 'started' | 'file' | 'rejected'
+          ],
+          direction,
           key: 'id',
           limit,
           offset,

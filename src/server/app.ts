@@ -24,6 +24,7 @@ import { auditRoutes } from '../audit/audit.routes.ts';
 import { importRoutes } from '../imports/imports.routes.ts';
 import { partnerRoutes } from '../partners/partners.routes.ts';
 import { productRoutes } from '../products/products.routes.ts';
+import { settlementRoutes } from '../settlements/settlements.routes.ts';
 import type { Store } from '../store/database.ts';
 import { transactionRoutes } from '../transactions/transactions.routes.ts';
 import { type PartnerScope, partnerScope } from '../users/access.ts';
@@ -56,6 +57,8 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export interface AppOptions {
   logger?: FastifyServerOptions['logger'];
   version?: string;
+  /** Largest file an upload may carry (bytes; default UPLOAD_BYTES_MAX). */
+  uploadBytesMax?: number;
 }
 
 export async function buildApp(store: Store, options: AppOptions = {}): Promise<FastifyInstance> {
@@ -164,7 +167,8 @@ export async function buildApp(store: Store, options: AppOptions = {}): Promise<
       await api.register(accrualRoutes(store));
       await api.register(auditRoutes(store));
       await api.register(transactionRoutes(store));
-      await api.register(importRoutes(store));
+      await api.register(importRoutes(store, options.uploadBytesMax));
+      await api.register(settlementRoutes(store));
     },
     { prefix: API_PREFIX },
   );

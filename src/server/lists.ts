@@ -13,7 +13,10 @@ export const pageQuery = {
 };
 
 /** A `sort` parameter over these fields: `name` ascending, `-name` descending. */
-export function sortQuery<const F extends readonly [string, ...string[]]>(fields: F, fallback: F[number]) {
+export function sortQuery<const F extends readonly [string, ...string[]]>(
+  fields: F,
+  fallback: F[number] | `-${F[number]}`,
+) {
   const values = fields.flatMap((f) => [f, `-${f}`]) as [string, ...string[]];
   return z.enum(values).default(fallback);
 }

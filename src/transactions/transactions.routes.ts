@@ -6,13 +6,18 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { Selectable } from 'kysely';
 import { z } from 'zod';
 import { importFile } from '../imports/import.service.ts';
 import { TRANSACTION_FIELDS } from '../imports/source.types.ts';
-import { HttpError } from '../server/errors.ts';
-import { errorBody } from '../server/lists.ts';
+import { HttpError, notFound } from '../server/errors.ts';
+import { errorBody, fetchPage, pageOf, pageQuery, parseSort, sortQuery } from '../server/lists.ts';
 import { csvField } from '../shared/csv-text.ts';
+import { isIsoDate } from '../shared/dates.ts';
 import type { Store } from '../store/database.ts';
+import type { TransactionsTable } from '../store/store.types.ts';
+
+const isoDate = z.string().refine(isIsoDate, { message: 'must be a date YYYY-MM-DD' });
 
 /** Lines one request may carry; larger loads go as files. */
 export const LINES_PER_REQUEST_MAX = 10_000;
@@ -114,5 +119,97 @@ export function transactionRoutes(store: Store): FastifyPluginAsyncZod {
         }
       },
     );
+
+    app.get(
+      '/transactions',
+      {
+        schema: {
+          tags: ['transactions'],
+          summary: "List transaction lines (a partner user sees its own partners' lines only)",
+          querystring: z.object({
+            ...pageQuery,
+            sort: sortQuery(['date', 'id', 'amount'], 'date'),
+            partner: z.string().min(1).optional(),
+            sku: z.string().min(1).optional(),
+            from: isoDate.optional().describe('lines dated on or after this day'),
+            to: isoDate.optional().describe('lines dated on or before this day'),
+            import: z
+              .string()
+              .regex(/^\d{1,18}$/, 'an import number')
+              .optional(),
+          }),
+          response: { 200: pageOf(storedLine), 400: errorBody },
+        },
+      },
+      async (request) => {
+        const { limit, offset, sort, partner, sku, from, to } = request.query;
+        let query = store.db.selectFrom('transactions');
+        if (request.scope) query = query.where('partner_id', 'in', request.scope.partners);
+        if (partner !== undefined) query = query.where('partner_id', '=', partner);
+        if (sku !== undefined) query = query.where('sku', '=', sku);
+        if (from !== undefined) query = query.where('line_date', '>=', from);
+        if (to !== undefined) query = query.where('line_date', '<=', to);
+        if (request.query.import !== undefined) query = query.where('import_id', '=', request.query.import);
+        const { field, direction } = parseSort(sort);
+        const { rows, total } = await fetchPage(query, {
+          sortColumn: { date: 'line_date', id: 'id', amount: 'amount' }[field as 'date' | 'id' | 'amount'],
+          direction,
+          key: 'id',
+          limit,
+          offset,
+        });
+        return { items: rows.map(toStoredLine), total, limit, offset };
+      },
+    );
+
+    app.get(
+      '/transactions/:id',
+      {
+        schema: {
+          tags: ['transactions'],
+          summary: 'One transaction line',
+          params: z.object({ id: z.string().min(1) }),
+          response: { 200: storedLine, 404: errorBody },
+        },
+      },
+      async (request) => {
+        const row = await store.db
+          .selectFrom('transactions')
+          .selectAll()
+          .where('id', '=', request.params.id)
+          .executeTakeFirst();
+        if (!row || (request.scope && !request.scope.partners.includes(row.partner_id)))
+          throw notFound('transaction line', request.params.id);
+        return toStoredLine(row);
+      },
+    );
+  };
+}
+
+const storedLine = z.object({
+  id: z.string(),
+  date: z.string(),
+  partner: z.string(),
+  sku: z.string(),
+  quantity: z.string(),
+  amount: z.string(),
+  currency: z.string(),
+  documentType: z.string().nullable(),
+  invoiceNumber: z.string().nullable(),
+  importId: z.string(),
+});
+
+function toStoredLine(row: Selectable<TransactionsTable>) {
+  return {
+    id: row.id,
+    date: row.line_date,
+    partner: row.partner_id,
+    sku: row.sku,
+    quantity: row.quantity,
+    amount: row.amount,
+    currency: row.currency.trim(),
+    documentType: row.document_type,
+    invoiceNumber: row.invoice_number,
+    importId: String(row.import_id),
   };
 }

@@ -5,10 +5,13 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { appendAudit } from '../audit/audit.service.ts';
 import { HttpError } from '../server/errors.ts';
-import { errorBody } from '../server/lists.ts';
+import { errorBody, fetchPage, pageOf, pageQuery, parseSort, sortQuery } from '../server/lists.ts';
 import type { Store } from '../store/database.ts';
+import type { UserRole } from '../store/store.types.ts';
 import {
   authenticate,
+  createUser,
+  generatePassword,
   issueCredential,
   revokeCredential,
   SESSION_HOURS,
@@ -37,6 +40,12 @@ export function userJson(user: User): z.infer<typeof userBody> {
     partner: user.partnerId,
     group: user.buyingGroup,
   };
+}
+
+/** Refuses the request unless the user has one of the roles. */
+export function requireRole(user: User, roles: readonly UserRole[], what: string): void {
+  if (!roles.includes(user.role))
+    throw new HttpError(403, 'forbidden', `${what} is for ${roles.join(', ')} users`);
 }
 
 export function userRoutes(store: Store): FastifyPluginAsyncZod {
@@ -133,6 +142,100 @@ export function userRoutes(store: Store): FastifyPluginAsyncZod {
           return made;
         });
         return reply.code(201).send({ token, name: request.body.name });
+      },
+    );
+
+    app.get(
+      '/users',
+      {
+        schema: {
+          tags: ['users'],
+          summary: 'The users (administrators and auditors)',
+          querystring: z.object({
+            ...pageQuery,
+            sort: sortQuery(['username', 'role', 'created'], 'username'),
+            role: userBody.shape.role.optional(),
+          }),
+          response: {
+            200: pageOf(userBody.extend({ disabled: z.boolean() })),
+            400: errorBody,
+            403: errorBody,
+          },
+        },
+      },
+      async (request) => {
+        requireRole(request.user!, ['admin', 'auditor'], 'the list of users');
+        const { limit, offset, role, sort } = request.query;
+        const { field, direction } = parseSort(sort);
+        let query = store.db.selectFrom('users');
+        if (role !== undefined) query = query.where('role', '=', role);
+        const { rows, total } = await fetchPage(query, {
+          sortColumn: { username: 'username', role: 'role', created: 'created_at' }[
+            field as 'username' | 'role' | 'created'
+          ],
+          direction,
+          key: 'id',
+          limit,
+          offset,
+        });
+        return {
+          items: rows.map((r) => ({
+            ...userJson({
+              id: String(r.id),
+              username: r.username,
+              displayName: r.display_name,
+              role: r.role,
+              partnerId: r.partner_id,
+              buyingGroup: r.buying_group,
+            }),
+            disabled: r.disabled_at !== null,
+          })),
+          total,
+          limit,
+          offset,
+        };
+      },
+    );
+
+    app.post(
+      '/users',
+      {
+        schema: {
+          tags: ['users'],
+          summary: 'Add a user; the password is generated and shown once in the answer',
+          body: z.strictObject({
+            username: z.string().min(1).max(100),
+            role: userBody.shape.role,
+            name: z.string().min(1).max(200).optional(),
+            partner: z.string().min(1).max(100).optional().describe('for partner users: the partner'),
+            group: z.string().min(1).max(100).optional().describe('for partner users: the buying group'),
+          }),
+          response: {
+            201: z.object({ user: userBody, password: z.string() }),
+            400: errorBody,
+            403: errorBody,
+            422: errorBody,
+          },
+        },
+      },
+      async (request, reply) => {
+        const admin = request.user!;
+        requireRole(admin, ['admin'], 'adding users');
+        const { username, role, name, partner, group } = request.body;
+        const password = generatePassword();
+        const user = await createUser(
+          store.db,
+          {
+            username,
+            role,
+            password,
+            ...(name ? { displayName: name } : {}),
+            ...(partner ? { partnerId: partner } : {}),
+            ...(group ? { buyingGroup: group } : {}),
+          },
+          { actor: admin.username, requestId: request.id },
+        );
+        return reply.code(201).send({ user: userJson(user), password });
       },
     );
   };

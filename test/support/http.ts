@@ -4,11 +4,14 @@ import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/server/app.ts';
+import { runDemo } from '../../src/demo/demo.service.ts';
+import { type AppOptions, buildApp } from '../../src/server/app.ts';
 import type { Store } from '../../src/store/database.ts';
 import type { UserRole } from '../../src/store/store.types.ts';
 import { createUser, issueCredential } from '../../src/users/users.service.ts';
+import type { StoreTarget } from './stores.ts';
 
 /** The password every test user gets. */
 export const TEST_PASSWORD = 'correct horse battery';
@@ -31,8 +34,11 @@ export async function usersWithTokens(
 }
 
 /** The API over this store, listening on a free port of 127.0.0.1. */
-export async function listen(store: Store): Promise<{ app: FastifyInstance; origin: string }> {
-  const app = await buildApp(store);
+export async function listen(
+  store: Store,
+  options: AppOptions = {},
+): Promise<{ app: FastifyInstance; origin: string }> {
+  const app = await buildApp(store, options);
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   assert.ok(address && typeof address === 'object');
@@ -86,4 +92,38 @@ export function apiCaller(server: { origin: string }, tokens: Record<string, str
     const text = await response.text();
     return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : null };
   };
+}
+
+export interface DemoServer {
+  /** Set by the suite's `before` hook. */
+  store: Awaited<ReturnType<StoreTarget['open']>>;
+  app: FastifyInstance;
+  origin: string;
+  /** Username → API token (and any a test adds). */
+  tokens: Record<string, string>;
+  call: ReturnType<typeof apiCaller>;
+}
+
+/**
+ * Inside a `describe`: a store with the demo data and these users, served over
+ * HTTP for the suite's tests, closed after them.
+ */
+export function demoServer(
+  target: StoreTarget,
+  users: Parameters<typeof usersWithTokens>[1],
+  options: AppOptions = {},
+): DemoServer {
+  const server = { origin: '', tokens: {} } as DemoServer;
+  server.call = apiCaller(server, server.tokens);
+  before(async () => {
+    server.store = await target.open();
+    await runDemo(server.store, () => undefined);
+    Object.assign(server.tokens, await usersWithTokens(server.store, users));
+    ({ app: server.app, origin: server.origin } = await listen(server.store, options));
+  });
+  after(async () => {
+    await server.app.close();
+    await server.store.dispose();
+  });
+  return server;
 }
