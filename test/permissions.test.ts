@@ -167,6 +167,25 @@ function probes(line: string, importId: string): Record<string, Probe> {
       },
       expect: only(['admin', 'finance'], 422),
     },
+    'POST /api/v1/accrual-postings': {
+      path: '/accrual-postings',
+      body: { period: '2025-13' },
+      expect: only(['admin', 'finance'], 422),
+    },
+    'GET /api/v1/accrual-postings': {
+      path: '/accrual-postings',
+      expect: only(['admin', 'finance', 'auditor'], 200),
+    },
+    'GET /api/v1/journal': { path: '/journal', expect: only(['admin', 'finance', 'auditor'], 200) },
+    'GET /api/v1/ledger-accounts': {
+      path: '/ledger-accounts',
+      expect: only(['admin', 'finance', 'auditor'], 200),
+    },
+    'PUT /api/v1/ledger-accounts/{purpose}': {
+      path: '/ledger-accounts/rebate_expense',
+      body: { account: '4910', name: 'Customer rebates (contra-revenue)' },
+      expect: only(['admin', 'finance'], 200),
+    },
     'GET /api/v1/imports': { path: '/imports', expect: only(['partner'], 403, 200) },
     'GET /api/v1/imports/{id}': { path: `/imports/${importId}`, expect: only(['partner'], 403, 200) },
   };

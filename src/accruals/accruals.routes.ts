@@ -3,6 +3,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { errorBody, pageOf, pageQuery, parseSort, sortQuery } from '../server/lists.ts';
+import { isIsoDate } from '../shared/dates.ts';
 import type { Store } from '../store/database.ts';
 import { visibleAgreements } from '../users/access.ts';
 import { type AccrualPosition, readAccruals } from './accruals.service.ts';
@@ -27,6 +28,12 @@ const position = z.object({
   outcome: z.string(),
   nextTierFrom: decimal.nullable(),
   nextTierRemaining: decimal.nullable(),
+  forecastAmount: decimal.describe('the period amount projected to its end at the run rate so far'),
+  forecastQuantity: decimal,
+  forecastTier: z.number().int().describe('index of the tier the forecast reaches, -1 for none'),
+  forecastRebate: decimal,
+  accrualBasis: z.enum(['earned', 'forecast']),
+  accrued: decimal.describe("what is accrued on the agreement's basis"),
   updatedAt: z.string(),
 });
 
@@ -42,12 +49,17 @@ export function accrualRoutes(store: Store): FastifyPluginAsyncZod {
             ...pageQuery,
             sort: sortQuery(['agreement', 'period', 'rebate', 'remaining'], 'agreement'),
             agreement: z.string().min(1).optional(),
+            asOf: z
+              .string()
+              .refine(isIsoDate, { message: 'must be a date YYYY-MM-DD' })
+              .optional()
+              .describe('the day forecasts run to (default: today)'),
           }),
           response: { 200: pageOf(position), 400: errorBody },
         },
       },
       async (request) => {
-        const { limit, offset, agreement, sort } = request.query;
+        const { limit, offset, agreement, sort, asOf } = request.query;
         let ids = agreement === undefined ? undefined : [agreement];
         if (request.scope) {
           // A partner user reads the positions of the agreements it may see, and no others.
@@ -58,7 +70,7 @@ export function accrualRoutes(store: Store): FastifyPluginAsyncZod {
           if (agreement !== undefined) visible = visible.where('id', '=', agreement);
           ids = (await visible.execute()).map((a) => a.id);
         }
-        const positions = sortPositions(await readAccruals(store, ids), sort);
+        const positions = sortPositions(await readAccruals(store, ids, asOf), sort);
         return {
           items: positions.slice(offset, offset + limit).map((p) => ({
             agreement: p.agreementId,
@@ -78,6 +90,12 @@ export function accrualRoutes(store: Store): FastifyPluginAsyncZod {
             outcome: p.outcome,
             nextTierFrom: p.nextTier?.from.toString() ?? null,
             nextTierRemaining: p.nextTier?.remaining.toString() ?? null,
+            forecastAmount: p.forecast.amount.toString(),
+            forecastQuantity: p.forecast.quantity.toString(),
+            forecastTier: p.forecast.tierIndex,
+            forecastRebate: p.forecast.rebate.toString(),
+            accrualBasis: p.accrualBasis,
+            accrued: p.accrued.toString(),
             updatedAt: p.updatedAt,
           })),
           total: positions.length,

@@ -18,7 +18,13 @@ import { sql } from 'kysely';
 import type { StoredAgreement } from '../agreements/agreements.repository.ts';
 import { loadAgreements } from '../agreements/agreements.repository.ts';
 import type { Line } from '../calculation/aggregate.ts';
-import type { Agreement, RuleResult, Totals } from '../calculation/calculation.types.ts';
+import type {
+  AccrualBasis,
+  Agreement,
+  Forecast,
+  RuleResult,
+  Totals,
+} from '../calculation/calculation.types.ts';
 import { settleAgreement, type TotalsRequest, totalsRequests } from '../calculation/engine.ts';
 import { LineMatcher, type TotalsDelta } from '../calculation/line-matcher.ts';
 import { bulkTotals } from '../settlements/bulk-totals.ts';
@@ -114,9 +120,17 @@ async function accrualIndex(store: Store, db: Database): Promise<AccrualIndex> {
   return index;
 }
 
-function calculate(agreement: Agreement, totals: (request: TotalsRequest) => Totals): RuleResult[] {
+function calculate(
+  agreement: Agreement,
+  totals: (request: TotalsRequest) => Totals,
+  forecastAsOf?: string,
+): RuleResult[] {
   // Positions are figures, not explanations: `rebates explain` recalculates with the steps.
-  return settleAgreement(agreement, totals, { minorUnits: minorUnitsOf(agreement.currency), explain: false });
+  return settleAgreement(agreement, totals, {
+    minorUnits: minorUnitsOf(agreement.currency),
+    explain: false,
+    ...(forecastAsOf ? { forecastAsOf } : {}),
+  });
 }
 
 /** Windows and their additive figures as arguments of unnest: the window's key, then line count, quantity, amount, mix amount. */
@@ -389,6 +403,11 @@ export interface AccrualPosition {
   heldRebate: Decimal;
   outcome: string;
   nextTier?: { from: Decimal; remaining: Decimal };
+  /** The period projected to its end at the run rate so far (forecast.ts). */
+  forecast: Forecast;
+  accrualBasis: AccrualBasis;
+  /** What is accrued on the agreement's basis. */
+  accrued: Decimal;
   updatedAt: string;
 }
 
@@ -401,6 +420,8 @@ const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 export async function readAccruals(
   store: Store,
   agreementIds?: readonly string[],
+  /** The day forecasts run to and accruals are taken on (default: today, UTC). */
+  asOf: string = new Date().toISOString().slice(0, 10),
 ): Promise<AccrualPosition[]> {
   // Building the index brings the totals of agreements that have none up to date first.
   const index = await accrualIndex(store, store.db);
@@ -411,7 +432,8 @@ export async function readAccruals(
     const updatedAt = stored.updatedAt.get(id);
     // An agreement imported by another process after this index was built has no totals here yet.
     if (updatedAt === undefined) continue;
-    const results = calculate(index.agreements.get(id)!, (request) => storedTotals(stored, request));
+    const agreement = index.agreements.get(id)!;
+    const results = calculate(agreement, (request) => storedTotals(stored, request), asOf);
     results.sort((a, b) => byText(a.ruleId, b.ruleId) || byText(a.period.start, b.period.start));
     for (const r of results) {
       positions.push({
@@ -430,6 +452,9 @@ export async function readAccruals(
         heldRebate: r.heldRebate,
         outcome: r.outcome,
         ...(r.nextTier ? { nextTier: { from: r.nextTier.from, remaining: r.nextTier.remaining } } : {}),
+        forecast: r.forecast!,
+        accrualBasis: agreement.accrualBasis ?? 'earned',
+        accrued: r.accrued!,
         updatedAt,
       });
     }

@@ -48,6 +48,8 @@ export function agreementToJson(agreement: Agreement, status: AgreementStatus): 
     currency: agreement.currency,
     period: { start: agreement.window.start, end: agreement.window.end },
     calendar: agreement.calendar,
+    // Written only when not the default, so files without it compare equal.
+    ...(agreement.accrualBasis === 'forecast' ? { accrual: 'forecast' } : {}),
     status,
     rules: agreement.rules.map((r) => ({
       id: r.id,
@@ -116,6 +118,7 @@ export function headRow(
     start_date: a.window.start,
     end_date: a.window.end,
     calendar: a.calendar,
+    accrual_basis: a.accrualBasis ?? 'earned',
     status,
     import_id: importId,
     created_by: createdBy,
@@ -254,6 +257,7 @@ export async function loadAgreements(db: Database, ids?: readonly string[]): Pro
     if (h.partner_id !== null) agreement.partner = h.partner_id;
     if (h.buying_group !== null) agreement.buyingGroup = h.buying_group;
     if (h.beneficiary_id !== null) agreement.beneficiary = h.beneficiary_id;
+    if (h.accrual_basis === 'forecast') agreement.accrualBasis = 'forecast';
     const status = h.status as AgreementStatus;
     const versions = versionsByAgreement.get(h.id);
     if (versions === undefined) return { agreement, status, importId: h.import_id };

@@ -96,6 +96,8 @@ const agreementHead = {
     .optional(),
   period: windowSchema,
   calendar: z.enum(['none', 'monthly', 'quarterly', 'yearly']).default('none'),
+  /** What the agreement accrues: the rebate earned to date (default) or its forecast's share. */
+  accrual: z.enum(['earned', 'forecast']).optional(),
   status: z
     .enum(['draft', 'submitted', 'approved', 'active', 'expired', 'closed', 'rejected', 'cancelled'])
     .default('active'),
@@ -364,5 +366,6 @@ export function parseAgreement(
   if (input.partner !== undefined) agreement.partner = input.partner;
   if (input.group !== undefined) agreement.buyingGroup = input.group;
   if (input.beneficiary !== undefined) agreement.beneficiary = input.beneficiary;
+  if (input.accrual === 'forecast') agreement.accrualBasis = 'forecast';
   return { ok: true, value: { agreement, status: input.status } };
 }

@@ -75,6 +75,9 @@ export interface Rule {
   cap?: Decimal;
 }
 
+/** What an agreement accrues: the rebate earned to date, or its share of the forecast for the period. */
+export type AccrualBasis = 'earned' | 'forecast';
+
 export interface Agreement {
   id: string;
   name: string;
@@ -87,6 +90,8 @@ export interface Agreement {
   window: DateWindow;
   calendar: Calendar;
   rules: Rule[];
+  /** Default `earned`. */
+  accrualBasis?: AccrualBasis;
 }
 
 export interface Product {
@@ -158,4 +163,24 @@ export interface RuleResult {
   steps: CalculationStep[];
   /** How far the measure is from the next tier, when there is one. */
   nextTier?: { index: number; from: Decimal; remaining: Decimal };
+  /** The period projected to its end at the run rate so far, when a forecast was asked for. */
+  forecast?: Forecast;
+  /** What is accrued for the period on the agreement's accrual basis, when a forecast was asked for. */
+  accrued?: Decimal;
+}
+
+/**
+ * A run-rate projection: the period's figures so far × total days ÷ days elapsed
+ * on `asOf` (docs/decisions/0012-forecasts-and-accrual-postings.md).
+ */
+export interface Forecast {
+  asOf: IsoDate;
+  elapsedDays: number;
+  totalDays: number;
+  quantity: Decimal;
+  amount: Decimal;
+  measure: Decimal;
+  /** Index of the tier the forecast reaches, −1 when none. */
+  tierIndex: number;
+  rebate: Decimal;
 }

@@ -4,6 +4,7 @@
 // keeps this module free of any I/O.
 import { calculateRule } from './calculate.ts';
 import type { Agreement, DateWindow, Rule, RuleResult, Totals } from './calculation.types.ts';
+import { withForecast } from './forecast.ts';
 import { agreementPeriods, baselineWindow } from './periods.ts';
 
 export interface TotalsRequest {
@@ -19,6 +20,8 @@ export interface SettleAgreementOptions {
   asOf?: string;
   /** Record each result's arithmetic steps (default true). */
   explain?: boolean;
+  /** Add each result's forecast to period end and its accrued amount, as of this day. */
+  forecastAsOf?: string;
 }
 
 /** The windows whose totals `settleAgreement` will ask for, so a caller can fetch them in one batch. */
@@ -73,12 +76,15 @@ export function settleAgreement(
             }
           : {}),
       };
+      const result = calculateRule(agreement, rule, period, input, {
+        minorUnits: options.minorUnits,
+        ...(baseline ? { baselineWindow: baseline } : {}),
+        ...(options.explain === false ? { explain: false } : {}),
+      });
       results.push(
-        calculateRule(agreement, rule, period, input, {
-          minorUnits: options.minorUnits,
-          ...(baseline ? { baselineWindow: baseline } : {}),
-          ...(options.explain === false ? { explain: false } : {}),
-        }),
+        options.forecastAsOf === undefined
+          ? result
+          : withForecast(agreement, rule, period, input, result, options.forecastAsOf, options.minorUnits),
       );
     }
   }

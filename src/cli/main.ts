@@ -12,6 +12,8 @@ import { runDemo } from '../demo/demo.service.ts';
 import { printImportSummary } from '../imports/import.format.ts';
 import { type ImportSummary, importFile } from '../imports/import.service.ts';
 import { loadMapping } from '../imports/mapping.ts';
+import { formatJournal, type JournalFormat, postingSummaryText } from '../ledger/journal.format.ts';
+import { postAccruals } from '../ledger/ledger.service.ts';
 import { startServer } from '../server/serve.ts';
 import { explainAgreement } from '../settlements/explain.ts';
 import { formatSettlement, type SettlementFormat } from '../settlements/settlement.format.ts';
@@ -142,8 +144,11 @@ export function buildProgram(): Command {
       });
     });
 
-  program
+  const accruals = program
     .command('accruals')
+    .description('accrual positions, and their postings to the general ledger');
+  accruals
+    .command('show', { isDefault: true })
     .description(
       'where every agreement stands now: the accrual positions kept current as lines are imported, with the distance to the next tier',
     )
@@ -167,6 +172,36 @@ export function buildProgram(): Command {
           flags.out,
           `${positions.length} rule-periods`,
         );
+      });
+    });
+
+  accruals
+    .command('post')
+    .description(
+      "post the change in every accrual since the last posting, as of the period's last day, as balanced journal entries",
+    )
+    .requiredOption('--period <month>', 'the month posted, YYYY-MM: lines dated up to its last day count')
+    .option('--dry-run', 'do the posting and roll it back: see the entries without writing them')
+    .addOption(
+      new Option('--format <format>', 'journal output format')
+        .choices(['table', 'csv', 'json'])
+        .default('table'),
+    )
+    .option('--out <file>', 'write the journal entries to a file (CSV or JSON for the general ledger)')
+    .action(async (flags, command: Command) => {
+      await withStore(command, async (store) => {
+        const summary = await postAccruals(store, {
+          period: flags.period,
+          actor: commandLineActor(),
+          dryRun: flags.dryRun === true,
+        });
+        process.stdout.write(postingSummaryText(summary));
+        if (summary.entries.length > 0)
+          await output(
+            formatJournal(summary.entries, flags.format as JournalFormat),
+            flags.out,
+            `${summary.entries.length} journal entries`,
+          );
       });
     });
 

@@ -22,6 +22,7 @@ import { amendmentRoutes } from '../agreements/amendments.routes.ts';
 import { templateRoutes } from '../agreements/templates.routes.ts';
 import { auditRoutes } from '../audit/audit.routes.ts';
 import { importRoutes } from '../imports/imports.routes.ts';
+import { ledgerRoutes } from '../ledger/ledger.routes.ts';
 import { partnerRoutes } from '../partners/partners.routes.ts';
 import { productRoutes } from '../products/products.routes.ts';
 import { settlementRoutes } from '../settlements/settlements.routes.ts';
@@ -169,6 +170,7 @@ export async function buildApp(store: Store, options: AppOptions = {}): Promise<
       await api.register(transactionRoutes(store));
       await api.register(importRoutes(store, options.uploadBytesMax));
       await api.register(settlementRoutes(store));
+      await api.register(ledgerRoutes(store));
     },
     { prefix: API_PREFIX },
   );

@@ -30,6 +30,8 @@ export interface SettleOptions {
   /** Only lines dated on or before this day count; periods starting later are skipped. */
   asOf?: string;
   agreementIds?: readonly string[];
+  /** Add each result's forecast to period end and the amount accrued, as of this day. */
+  forecastAsOf?: string;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -209,6 +211,7 @@ export async function settle(db: Database, options: SettleOptions = {}): Promise
       ...settleAgreement(agreement, (request) => byKey.get(requestKey(request))!, {
         minorUnits: minorUnitsOf(agreement.currency),
         ...(options.asOf ? { asOf: options.asOf } : {}),
+        ...(options.forecastAsOf ? { forecastAsOf: options.forecastAsOf } : {}),
       }),
     );
     options.onProgress?.(i + 1, agreements.length);

@@ -40,3 +40,11 @@ export function addDays(text: string, days: number): string {
   const { year, month, day } = parseIsoDate(text);
   return new Date(Date.UTC(year, month - 1, day + days)).toISOString().slice(0, 10);
 }
+
+/** Days from `start` to `end`, both counted: 1 for the same day, 0 when `end` is the day before. */
+export function daysInclusive(start: string, end: string): number {
+  const a = parseIsoDate(start);
+  const b = parseIsoDate(end);
+  // Whole days between two UTC midnights: exact, no daylight saving in UTC.
+  return (Date.UTC(b.year, b.month - 1, b.day) - Date.UTC(a.year, a.month - 1, a.day)) / 86_400_000 + 1;
+}

@@ -156,6 +156,35 @@ describe('Decimal arithmetic is exact', () => {
   });
 });
 
+describe('Decimal.mulRatio', () => {
+  test('multiplies by a fraction and rounds half away from zero at the scale asked', () => {
+    const cases: Array<[string, bigint, bigint, number, string]> = [
+      ['100.00', 90n, 30n, 2, '300.00'], // a month of a quarter, projected: exact
+      ['10.00', 1n, 3n, 2, '3.33'],
+      ['20.00', 1n, 3n, 2, '6.67'],
+      ['-20.00', 1n, 3n, 2, '-6.67'],
+      ['0.05', 1n, 2n, 2, '0.03'], // 0.025: a tie goes away from zero
+      ['-0.05', 1n, 2n, 2, '-0.03'],
+      ['7', 92n, 10n, 0, '64'], // 64.4
+      ['1.5', 1n, 4n, 4, '0.3750'],
+    ];
+    for (const [value, n, d, scale, expected] of cases)
+      assert.equal(Decimal.parse(value).mulRatio(n, d, scale).toString(), expected, `${value} × ${n}/${d}`);
+  });
+
+  test('agrees with exact rational arithmetic on random values', () => {
+    for (let i = 0; i < 2_000; i++) {
+      const units = BigInt(Math.floor(Math.random() * 2_000_001) - 1_000_000);
+      const n = BigInt(1 + Math.floor(Math.random() * 400));
+      const d = BigInt(1 + Math.floor(Math.random() * 400));
+      const result = Decimal.of(units, 2).mulRatio(n, d, 2);
+      // |result − exact| ≤ half a cent, exactly: |result·d − units·n| × 2 ≤ d (in cents).
+      const error = result.units * d - units * n;
+      assert.ok((error < 0n ? -error : error) * 2n <= d, `${units}c × ${n}/${d} = ${result}`);
+    }
+  });
+});
+
 describe('Decimal.roundHalfAwayFromZero', () => {
   const cases: Array<[string, number, string]> = [
     ['2.345', 2, '2.35'],

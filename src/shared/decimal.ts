@@ -206,6 +206,21 @@ export class Decimal {
     return new Decimal(this.units < 0n ? -rounded : rounded, scale);
   }
 
+  /**
+   * This × numerator / denominator, rounded half away from zero to `scale`
+   * places: the one division the calculation makes (a run-rate projection),
+   * with its rounding named here.
+   */
+  mulRatio(numerator: bigint, denominator: bigint, scale: number): Decimal {
+    assert.ok(denominator > 0n, 'the denominator must be positive');
+    const exact = this.units * numerator * pow10(scale);
+    const divisor = denominator * pow10(this.scale);
+    const magnitude = exact < 0n ? -exact : exact;
+    const quotient = magnitude / divisor;
+    const rounded = (magnitude % divisor) * 2n >= divisor ? quotient + 1n : quotient;
+    return new Decimal(exact < 0n ? -rounded : rounded, scale);
+  }
+
   /** The canonical text at the value's own scale, e.g. `-0.50`. */
   toString(): string {
     const negative = this.units < 0n;

@@ -62,6 +62,7 @@ export interface AgreementsTable {
   start_date: string;
   end_date: string;
   calendar: 'none' | 'monthly' | 'quarterly' | 'yearly';
+  accrual_basis: Generated<'earned' | 'forecast'>;
   status: string;
   import_id: string | null;
   /** The actor who wrote it (null for agreements stored before authors were kept). */
@@ -215,7 +216,50 @@ export interface CalculationInputsTable {
   revision: string;
 }
 
+export interface LedgerAccountsTable {
+  purpose: 'rebate_expense' | 'accrued_rebates' | 'partner_payable' | 'accounts_receivable';
+  account: string;
+  name: string;
+}
+
+export interface AccrualPostingsTable {
+  id: Generated<string>;
+  period: string;
+  as_of: string;
+  posted_by: string;
+  posted_at: Generated<string>;
+  entries: number;
+  request_id: string | null;
+}
+
+export interface JournalEntriesTable {
+  id: Generated<string>;
+  source: 'accrual' | 'settlement';
+  posting_id: string | null;
+  entry_date: string;
+  agreement_id: string;
+  rule_id: string;
+  period_start: string;
+  period_end: string;
+  currency: string;
+  amount: string;
+  memo: string;
+  created_at: Generated<string>;
+}
+
+export interface JournalLinesTable {
+  entry_id: string;
+  line_no: number;
+  account: string;
+  debit: string;
+  credit: string;
+}
+
 export interface StoreSchema {
+  ledger_accounts: LedgerAccountsTable;
+  accrual_postings: AccrualPostingsTable;
+  journal_entries: JournalEntriesTable;
+  journal_lines: JournalLinesTable;
   agreement_versions: AgreementVersionsTable;
   agreement_sign_offs: AgreementSignOffsTable;
   agreement_templates: AgreementTemplatesTable;
