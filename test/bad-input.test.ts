@@ -62,23 +62,24 @@ for (const target of storeTargets()) {
     });
 
     /** A route's path with known ids, or with `unknown` ids. */
-    const concrete = (path: string, ids: 'known' | 'unknown') =>
-      path
+    const concrete = (path: string, ids: 'known' | 'unknown') => {
+      // Imports and settlements are numbered; everything else has a text id.
+      const numbered = /^\/api\/v1\/(imports|settlements)\//.test(path);
+      const known: Record<string, string> = {
+        id: numbered ? '1' : 'DEMO-01-VOLUME',
+        sku: 'PT-100',
+        version: '2',
+        purpose: 'rebate_expense',
+      };
+      const unknown: Record<string, string> = {
+        id: numbered ? '999999' : 'NO-SUCH-ID',
+        sku: 'NO-SUCH-ID',
+        version: '99',
+      };
+      return path
         .replace('/api/v1', '')
-        .replace(/\{(\w+)\}/g, (_, name: string) =>
-          ids === 'unknown'
-            ? name === 'version'
-              ? '99'
-              : name === 'id' && path.startsWith('/api/v1/imports')
-                ? '999999'
-                : 'NO-SUCH-ID'
-            : (
-                { id: 'DEMO-01-VOLUME', sku: 'PT-100', version: '2', purpose: 'rebate_expense' } as Record<
-                  string,
-                  string
-                >
-              )[name]!,
-        );
+        .replace(/\{(\w+)\}/g, (_, name: string) => (ids === 'unknown' ? unknown[name] : known[name]) ?? 'x');
+    };
 
     test('wrong types and missing fields in every JSON body name the field, and change nothing', async () => {
       const before = await tableCounts(server.store.db);
@@ -181,6 +182,7 @@ for (const target of storeTargets()) {
           ? (
               {
                 'PUT /api/v1/agreements/{id}': {},
+                'POST /api/v1/settlements/{id}/transitions': { action: 'approve' },
                 'PUT /api/v1/ledger-accounts/{purpose}': { account: '1', name: 'x' },
                 'POST /api/v1/agreements/{id}/transitions': { action: 'approve' },
                 'POST /api/v1/agreements/{id}/amendments': {

@@ -5,9 +5,9 @@
 // partner user gets 404 for an agreement it may see but not change, exactly as
 // for one that does not exist. A route missing from the table fails the test.
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import type { UserRole } from '../src/store/store.types.ts';
-import { type Answer, demoServer } from './support/http.ts';
+import { type Answer, demoServer, usersWithTokens } from './support/http.ts';
 import { storeTargets } from './support/stores.ts';
 
 const ROLES: UserRole[] = ['admin', 'commercial', 'sales', 'finance', 'auditor', 'partner'];
@@ -50,7 +50,7 @@ const only = (
 ) => ({ ...Object.fromEntries(roles.map((r) => [r, ok])), others, ...overrides }) as Expect;
 const everyone = (ok: number) => ({ others: ok });
 
-function probes(line: string, importId: string): Record<string, Probe> {
+function probes(line: string, importId: string, settlement: string): Record<string, Probe> {
   const a = `/agreements/${AGREEMENT}`;
   return {
     'GET /api/v1/me': { path: '/me', expect: everyone(200) },
@@ -186,6 +186,27 @@ function probes(line: string, importId: string): Record<string, Probe> {
       body: { account: '4910', name: 'Customer rebates (contra-revenue)' },
       expect: only(['admin', 'finance'], 200),
     },
+    'POST /api/v1/settlements': {
+      path: '/settlements',
+      body: { agreement: AGREEMENT, rule: 'no-such-rule', periodStart: '2025-01-01', kind: 'final' },
+      expect: only(['admin', 'finance'], 422, 403, { partner: 404 }),
+    },
+    'GET /api/v1/settlements': { path: '/settlements', expect: everyone(200) },
+    'GET /api/v1/settlements/{id}': { path: `/settlements/${settlement}`, expect: everyone(200) },
+    'POST /api/v1/settlements/{id}/transitions': {
+      path: `/settlements/${settlement}/transitions`,
+      body: { action: 'approve' },
+      // The administrator approves it (another user prepared it); finance then finds it approved.
+      expect: { admin: 200, finance: 409, partner: 404, others: 403 },
+    },
+    'GET /api/v1/settlements/{id}/document': {
+      path: `/settlements/${settlement}/document`,
+      expect: everyone(409),
+    },
+    'GET /api/v1/settlement-payments': {
+      path: '/settlement-payments',
+      expect: only(['admin', 'finance', 'auditor'], 200),
+    },
     'GET /api/v1/imports': { path: '/imports', expect: only(['partner'], 403, 200) },
     'GET /api/v1/imports/{id}': { path: `/imports/${importId}`, expect: only(['partner'], 403, 200) },
   };
@@ -200,6 +221,24 @@ for (const target of storeTargets()) {
       ),
     );
     const { call, tokens } = server;
+    /** Settlements prepared by a finance user outside the table: of the partner user's agreement, and of another's. */
+    const settlements: { own?: string; other?: string } = {};
+    before(async () => {
+      Object.assign(tokens, await usersWithTokens(server.store, { fran: { role: 'finance' } }));
+      for (const [key, agreement, rule] of [
+        ['own', AGREEMENT, 'power-tools'],
+        ['other', 'DEMO-01-VOLUME', 'volume'],
+      ] as const) {
+        const prepared = await call('fran', 'POST', '/settlements', {
+          agreement,
+          rule,
+          periodStart: '2025-01-01',
+          kind: 'final',
+        });
+        assert.equal(prepared.status, 201, JSON.stringify(prepared.body));
+        settlements[key] = prepared.body.id;
+      }
+    });
 
     test('each role gets what the table says, on every route of the OpenAPI document', async () => {
       const doc = (await call(USERS.admin, 'GET', '/openapi.json')).body;
@@ -215,7 +254,7 @@ for (const target of storeTargets()) {
       ).id;
       const importId = (await server.store.db.selectFrom('imports').select('id').executeTakeFirstOrThrow())
         .id;
-      const table = probes(line, String(importId));
+      const table = probes(line, String(importId), settlements.own!);
       assert.deepEqual(
         [...routes].sort(),
         Object.keys(table).sort(),
@@ -276,6 +315,7 @@ for (const target of storeTargets()) {
         'POST /api/v1/agreements/{id}/amendments/{version}/transitions': { action: 'approve' },
         'PUT /api/v1/agreements/{id}': {},
         'PUT /api/v1/partners/{id}': { name: 'x' },
+        'POST /api/v1/settlements/{id}/transitions': { action: 'approve' },
       };
       const seen: string[] = [];
       for (const [path, methods] of Object.entries(doc.paths as Record<string, Record<string, unknown>>)) {

@@ -28,6 +28,8 @@ export interface JournalEntry {
   id?: string;
   source: 'accrual' | 'settlement';
   postingId?: string;
+  /** The settlement a settlement entry posts. */
+  settlementId?: string;
   entryDate: string;
   agreementId: string;
   ruleId: string;
@@ -256,6 +258,7 @@ export async function writeEntries(
       .values({
         source: e.source,
         posting_id: postingId,
+        settlement_id: e.settlementId ?? null,
         entry_date: e.entryDate,
         agreement_id: e.agreementId,
         rule_id: e.ruleId,
@@ -316,6 +319,7 @@ export async function readJournal(
       id: String(r.id),
       source: r.source,
       ...(r.posting_id !== null ? { postingId: String(r.posting_id) } : {}),
+      ...(r.settlement_id !== null ? { settlementId: String(r.settlement_id) } : {}),
       entryDate: r.entry_date,
       agreementId: r.agreement_id,
       ruleId: r.rule_id,

@@ -4,14 +4,26 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requireVisibleAgreement } from '../agreements/amendments.routes.ts';
-import { HttpError } from '../server/errors.ts';
-import { errorBody } from '../server/lists.ts';
+import { HttpError, notFound } from '../server/errors.ts';
+import { errorBody, pageOf, pageQuery } from '../server/lists.ts';
+import { csvField } from '../shared/csv-text.ts';
 import { isIsoDate } from '../shared/dates.ts';
 import { Decimal } from '../shared/decimal.ts';
 import { DomainError } from '../shared/errors.ts';
 import type { Store } from '../store/database.ts';
+import { type PartnerScope, visibleAgreements } from '../users/access.ts';
+import { requireRole } from '../users/users.routes.ts';
+import type { User } from '../users/users.service.ts';
+import { payoutDocumentPdf } from './credit-memo.ts';
 import { explainAgreement } from './explain.ts';
 import { settle } from './settlement.service.ts';
+import {
+  changeSettlement,
+  listSettlements,
+  prepareSettlement,
+  readSettlement,
+  type SettlementView,
+} from './settlement-workflow.ts';
 
 const decimal = z.string().describe('exact decimal, as text');
 const isoDate = z.string().refine(isIsoDate, { message: 'must be a date YYYY-MM-DD' });
@@ -49,6 +61,16 @@ function notSettled(error: unknown): never {
 }
 
 export function settlementRoutes(store: Store): FastifyPluginAsyncZod {
+  /** 404 unless the settlement exists and belongs to an agreement the scope may see. */
+  const visibleSettlement = async (id: string, scope: PartnerScope | undefined): Promise<SettlementView> => {
+    const settlement = await readSettlement(store.db, id);
+    if (!settlement) throw notFound('settlement', id);
+    if (scope)
+      await requireVisibleAgreement(store, scope, settlement.agreementId).catch(() => {
+        throw notFound('settlement', id);
+      });
+    return settlement;
+  };
   return async (app) => {
     app.get(
       '/agreements/:id/settlement',
@@ -138,5 +160,277 @@ export function settlementRoutes(store: Store): FastifyPluginAsyncZod {
         return { agreement: id, text };
       },
     );
+
+    app.post(
+      '/settlements',
+      {
+        schema: {
+          tags: ['settlements'],
+          summary:
+            'Prepare a settlement for a rule and period (interim: on account; final: nets every earlier payment). A final one that exists is returned as it is',
+          body: z.strictObject({
+            agreement: z.string().min(1),
+            rule: z.string().min(1),
+            periodStart: isoDate.describe('the first day of the period settled'),
+            kind: z.enum(['interim', 'final']),
+            payoutMethod: z.enum(['credit_memo', 'bank_transfer', 'invoice_offset']).default('credit_memo'),
+            amount: decimal
+              .optional()
+              .describe('interim only: what to pay on account (default: all earned, not paid)'),
+            clawbackPolicy: z.enum(['carry_forward', 'invoice']).optional(),
+            asOf: isoDate.optional().describe('lines dated up to this day count (default: today)'),
+            comment: z.string().max(2_000).optional(),
+            dryRun: z.boolean().default(false),
+          }),
+          response: {
+            200: settlementBody,
+            201: settlementBody,
+            400: errorBody,
+            403: errorBody,
+            404: errorBody,
+            409: errorBody,
+            422: errorBody,
+          },
+        },
+      },
+      async (request, reply) => {
+        const user = request.user!;
+        const { agreement, rule, comment, amount, clawbackPolicy, asOf, ...rest } = request.body;
+        if (user.role === 'partner') throw notFound('agreement', agreement);
+        const { settlement, existing } = await prepareSettlement(
+          store,
+          {
+            agreementId: agreement,
+            ruleId: rule,
+            ...rest,
+            ...(amount !== undefined ? { amount } : {}),
+            ...(clawbackPolicy ? { clawbackPolicy } : {}),
+            ...(asOf ? { asOf } : {}),
+            ...(comment ? { comment } : {}),
+          },
+          who(user, request.id),
+        );
+        return reply.code(existing ? 200 : 201).send(settlement);
+      },
+    );
+
+    app.get(
+      '/settlements',
+      {
+        schema: {
+          tags: ['settlements'],
+          summary: 'Settlements, oldest first (a partner user sees those of its own agreements)',
+          querystring: z.object({
+            ...pageQuery,
+            agreement: z.string().min(1).optional(),
+            status: z.enum(['draft', 'approved', 'posted', 'cancelled']).optional(),
+            kind: z.enum(['interim', 'final']).optional(),
+          }),
+          response: { 200: pageOf(settlementBody), 400: errorBody },
+        },
+      },
+      async (request) => {
+        const { limit, offset, agreement, status, kind } = request.query;
+        let ids: string[] | undefined = agreement === undefined ? undefined : [agreement];
+        if (request.scope) {
+          let visible = store.db
+            .selectFrom('agreements')
+            .select('id')
+            .where(visibleAgreements(request.scope));
+          if (agreement !== undefined) visible = visible.where('id', '=', agreement);
+          ids = (await visible.execute()).map((a) => a.id);
+        }
+        const all = (await listSettlements(store.db, ids)).filter(
+          (x) => (status === undefined || x.status === status) && (kind === undefined || x.kind === kind),
+        );
+        return { items: all.slice(offset, offset + limit), total: all.length, limit, offset };
+      },
+    );
+
+    app.get(
+      '/settlements/:id',
+      {
+        schema: {
+          tags: ['settlements'],
+          summary: 'One settlement',
+          params: settlementParams,
+          response: { 200: settlementBody, 400: errorBody, 404: errorBody },
+        },
+      },
+      async (request) => visibleSettlement(request.params.id, request.scope),
+    );
+
+    app.post(
+      '/settlements/:id/transitions',
+      {
+        schema: {
+          tags: ['settlements'],
+          summary:
+            'Approve (not the preparer), post (once: its payout document and journal entry) or cancel a settlement',
+          params: settlementParams,
+          body: z.strictObject({
+            action: z.enum(['approve', 'post', 'cancel']),
+            comment: z.string().max(2_000).optional(),
+          }),
+          response: { 200: settlementBody, 400: errorBody, 403: errorBody, 404: errorBody, 409: errorBody },
+        },
+      },
+      async (request) => {
+        const user = request.user!;
+        if (user.role === 'partner') throw notFound('settlement', request.params.id);
+        const { settlement } = await changeSettlement(
+          store,
+          request.params.id,
+          request.body.action,
+          who(user, request.id),
+          request.body.comment,
+        );
+        return settlement;
+      },
+    );
+
+    app.get(
+      '/settlements/:id/document',
+      {
+        schema: {
+          tags: ['settlements'],
+          summary: "A posted settlement's payout document (credit memo, remittance or offset advice) as PDF",
+          params: settlementParams,
+          response: { 200: z.any(), 400: errorBody, 404: errorBody, 409: errorBody },
+        },
+      },
+      async (request, reply) => {
+        const settlement = await visibleSettlement(request.params.id, request.scope);
+        if (settlement.status !== 'posted')
+          throw new HttpError(
+            409,
+            'not_posted',
+            `settlement ${settlement.id} is ${settlement.status}: it has no document yet`,
+          );
+        const beneficiary = await store.db
+          .selectFrom('partners')
+          .select('name')
+          .where('id', '=', settlement.beneficiary)
+          .executeTakeFirst();
+        const agreement = await store.db
+          .selectFrom('agreements')
+          .select('name')
+          .where('id', '=', settlement.agreementId)
+          .executeTakeFirstOrThrow();
+        const pdf = await payoutDocumentPdf(settlement, {
+          issuer: 'Rebates, finance',
+          beneficiaryName: beneficiary?.name ?? settlement.beneficiary,
+          agreementName: agreement.name,
+        });
+        return reply
+          .type('application/pdf')
+          .header('content-disposition', `attachment; filename="${settlement.documentNumber}.pdf"`)
+          .send(Buffer.from(pdf));
+      },
+    );
+
+    app.get(
+      '/settlement-payments',
+      {
+        schema: {
+          tags: ['settlements'],
+          summary: 'Posted payouts as CSV for the ERP: one row per settlement that moves money',
+          querystring: z.object({
+            method: z.enum(['credit_memo', 'bank_transfer', 'invoice_offset']).optional(),
+            from: isoDate.optional().describe('posted on or after this day'),
+            to: isoDate.optional().describe('posted on or before this day'),
+          }),
+          response: { 200: z.string(), 400: errorBody, 403: errorBody },
+        },
+      },
+      async (request, reply) => {
+        requireRole(request.user!, ['admin', 'finance', 'auditor'], 'payment exports');
+        const { method, from, to } = request.query;
+        const names = new Map(
+          (await store.db.selectFrom('partners').select(['id', 'name']).execute()).map((p) => [p.id, p.name]),
+        );
+        const rows = (await listSettlements(store.db)).filter(
+          (x) =>
+            x.status === 'posted' &&
+            !Decimal.parse(x.amount).isZero() &&
+            (method === undefined || x.payoutMethod === method) &&
+            (from === undefined || x.postedAt!.slice(0, 10) >= from) &&
+            (to === undefined || x.postedAt!.slice(0, 10) <= to),
+        );
+        return reply
+          .type('text/csv; charset=utf-8')
+          .header('content-disposition', 'attachment; filename="settlement-payments.csv"')
+          .send(paymentsCsv(rows, names));
+      },
+    );
   };
+}
+
+const settlementParams = z.object({ id: z.string().regex(/^\d{1,18}$/, 'a settlement number') });
+const settlementBody = z.object({
+  id: z.string().nullable(),
+  agreementId: z.string(),
+  ruleId: z.string(),
+  periodStart: z.string(),
+  periodEnd: z.string(),
+  kind: z.string(),
+  status: z.string(),
+  currency: z.string(),
+  asOf: z.string(),
+  earned: decimal,
+  paidBefore: decimal,
+  amount: decimal,
+  payoutMethod: z.string(),
+  clawbackPolicy: z.string().nullable(),
+  beneficiary: z.string(),
+  preparedBy: z.string(),
+  approvedBy: z.string().nullable(),
+  postedBy: z.string().nullable(),
+  postedAt: z.string().nullable(),
+  documentNumber: z.string().nullable(),
+  journalEntry: z.string().nullable(),
+  comment: z.string().nullable(),
+});
+
+function who(user: User, requestId: string) {
+  return { actor: user.username, username: user.username, role: user.role, requestId };
+}
+
+const PAYMENT_COLUMNS = [
+  'document',
+  'posted',
+  'method',
+  'beneficiary',
+  'beneficiary_name',
+  'agreement',
+  'rule',
+  'period_start',
+  'period_end',
+  'kind',
+  'currency',
+  'amount',
+  'settlement',
+] as const;
+
+export function paymentsCsv(rows: readonly SettlementView[], names: ReadonlyMap<string, string>): string {
+  const lines = rows.map((x) =>
+    [
+      x.documentNumber ?? '',
+      x.postedAt?.slice(0, 10) ?? '',
+      x.payoutMethod,
+      x.beneficiary,
+      names.get(x.beneficiary) ?? '',
+      x.agreementId,
+      x.ruleId,
+      x.periodStart,
+      x.periodEnd,
+      x.kind,
+      x.currency,
+      x.amount,
+      x.id ?? '',
+    ]
+      .map(csvField)
+      .join(','),
+  );
+  return `${[PAYMENT_COLUMNS.join(','), ...lines].join('\n')}\n`;
 }

@@ -236,6 +236,7 @@ export interface JournalEntriesTable {
   id: Generated<string>;
   source: 'accrual' | 'settlement';
   posting_id: string | null;
+  settlement_id: Generated<string | null>;
   entry_date: string;
   agreement_id: string;
   rule_id: string;
@@ -255,7 +256,35 @@ export interface JournalLinesTable {
   credit: string;
 }
 
+export interface SettlementsTable {
+  id: Generated<string>;
+  agreement_id: string;
+  rule_id: string;
+  period_start: string;
+  period_end: string;
+  kind: 'interim' | 'final';
+  status: 'draft' | 'approved' | 'posted' | 'cancelled';
+  currency: string;
+  as_of: string;
+  earned: string;
+  paid_before: string;
+  amount: string;
+  payout_method: 'credit_memo' | 'bank_transfer' | 'invoice_offset';
+  clawback_policy: 'carry_forward' | 'invoice' | null;
+  beneficiary_id: string;
+  prepared_by: string;
+  prepared_at: Generated<string>;
+  approved_by: Generated<string | null>;
+  approved_at: Generated<string | null>;
+  posted_by: Generated<string | null>;
+  posted_at: Generated<string | null>;
+  document_number: Generated<string | null>;
+  journal_entry_id: Generated<string | null>;
+  comment: string | null;
+}
+
 export interface StoreSchema {
+  settlements: SettlementsTable;
   ledger_accounts: LedgerAccountsTable;
   accrual_postings: AccrualPostingsTable;
   journal_entries: JournalEntriesTable;

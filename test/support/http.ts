@@ -90,7 +90,13 @@ export function apiCaller(server: { origin: string }, tokens: Record<string, str
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
     const text = await response.text();
-    return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : null };
+    // CSV and PDF answers are kept as text.
+    const json = (response.headers.get('content-type') ?? '').includes('json');
+    return {
+      status: response.status,
+      headers: response.headers,
+      body: text ? (json ? JSON.parse(text) : text) : null,
+    };
   };
 }
 
