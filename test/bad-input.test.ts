@@ -64,7 +64,7 @@ for (const target of storeTargets()) {
     /** A route's path with known ids, or with `unknown` ids. */
     const concrete = (path: string, ids: 'known' | 'unknown') => {
       // Imports and settlements are numbered; everything else has a text id.
-      const numbered = /^\/api\/v1\/(imports|settlements)\//.test(path);
+      const numbered = /^\/api\/v1\/(imports|settlements|claims)\//.test(path);
       const known: Record<string, string> = {
         id: numbered ? '1' : 'DEMO-01-VOLUME',
         sku: 'PT-100',
@@ -183,6 +183,10 @@ for (const target of storeTargets()) {
               {
                 'PUT /api/v1/agreements/{id}': {},
                 'POST /api/v1/settlements/{id}/transitions': { action: 'approve' },
+                'POST /api/v1/claims/{id}/comments': { text: 'x' },
+                'POST /api/v1/claims/{id}/dispute': { reasonCode: 'other', comment: 'x' },
+                'POST /api/v1/claims/{id}/resolution': { resolution: 'uphold', comment: 'x' },
+                'POST /api/v1/claims/{id}/settlement': {},
                 'PUT /api/v1/ledger-accounts/{purpose}': { account: '1', name: 'x' },
                 'POST /api/v1/agreements/{id}/transitions': { action: 'approve' },
                 'POST /api/v1/agreements/{id}/amendments': {

@@ -50,7 +50,7 @@ const only = (
 ) => ({ ...Object.fromEntries(roles.map((r) => [r, ok])), others, ...overrides }) as Expect;
 const everyone = (ok: number) => ({ others: ok });
 
-function probes(line: string, importId: string, settlement: string): Record<string, Probe> {
+function probes(line: string, importId: string, settlement: string, claim: string): Record<string, Probe> {
   const a = `/agreements/${AGREEMENT}`;
   return {
     'GET /api/v1/me': { path: '/me', expect: everyone(200) },
@@ -207,6 +207,55 @@ function probes(line: string, importId: string, settlement: string): Record<stri
       path: '/settlement-payments',
       expect: only(['admin', 'finance', 'auditor'], 200),
     },
+    'POST /api/v1/claims': {
+      path: '/claims',
+      body: { agreement: AGREEMENT, periodStart: '2025-02-01', reference: 'PROBE', claimed: '1.00' },
+      expect: only(['admin', 'finance', 'sales', 'partner'], 422),
+    },
+    'POST /api/v1/claims/files': {
+      path: '/claims/files',
+      body: { csv: 'agreement,rule,period_start,reference,claimed\n' },
+      expect: only(['admin', 'finance', 'sales', 'partner'], 201),
+    },
+    'GET /api/v1/claims': { path: '/claims', expect: everyone(200) },
+    'GET /api/v1/claims/{id}': { path: `/claims/${claim}`, expect: everyone(200) },
+    'POST /api/v1/claims/{id}/comments': {
+      path: `/claims/${claim}/comments`,
+      body: { text: 'probe' },
+      expect: only(['auditor'], 403, 201),
+    },
+    'POST /api/v1/claims/{id}/dispute': {
+      path: `/claims/${claim}/dispute`,
+      body: { reasonCode: 'other', comment: 'probe' },
+      // Nothing was due (the settlement above holds it): the claim was rejected. The administrator
+      // disputes it first; finance and the partner then find it disputed.
+      expect: { admin: 200, finance: 409, partner: 409, others: 403 },
+    },
+    'POST /api/v1/claims/{id}/resolution': {
+      path: `/claims/${claim}/resolution`,
+      body: { resolution: 'uphold', comment: 'probe' },
+      expect: { admin: 200, finance: 409, partner: 404, others: 403 },
+    },
+    'POST /api/v1/claims/{id}/settlement': {
+      path: `/claims/${claim}/settlement`,
+      body: {},
+      // Upheld with nothing due: there is nothing to pay.
+      expect: only(['admin', 'finance'], 409, 403, { partner: 404 }),
+    },
+    'POST /api/v1/deductions': {
+      path: '/deductions',
+      body: { partner: 'NO-SUCH', invoiceNumber: 'PROBE', amount: '1.00', currency: 'USD' },
+      expect: only(['admin', 'finance'], 422),
+    },
+    'GET /api/v1/claim-settings': {
+      path: '/claim-settings',
+      expect: only(['admin', 'finance', 'auditor'], 200),
+    },
+    'PUT /api/v1/claim-settings': {
+      path: '/claim-settings',
+      body: { toleranceAbsolute: '1.00', tolerancePercent: '0.5' },
+      expect: only(['admin', 'finance'], 200),
+    },
     'GET /api/v1/imports': { path: '/imports', expect: only(['partner'], 403, 200) },
     'GET /api/v1/imports/{id}': { path: `/imports/${importId}`, expect: only(['partner'], 403, 200) },
   };
@@ -222,7 +271,7 @@ for (const target of storeTargets()) {
     );
     const { call, tokens } = server;
     /** Settlements prepared by a finance user outside the table: of the partner user's agreement, and of another's. */
-    const settlements: { own?: string; other?: string } = {};
+    const settlements: { own?: string; other?: string; claim?: string; otherClaim?: string } = {};
     before(async () => {
       Object.assign(tokens, await usersWithTokens(server.store, { fran: { role: 'finance' } }));
       for (const [key, agreement, rule] of [
@@ -237,6 +286,22 @@ for (const target of storeTargets()) {
         });
         assert.equal(prepared.status, 201, JSON.stringify(prepared.body));
         settlements[key] = prepared.body.id;
+      }
+      // Claims of the partner user's partner (D-1002) and of another (D-1001), entered by finance.
+      for (const [key, agreement, rule, partner] of [
+        ['claim', AGREEMENT, 'power-tools', 'D-1002'],
+        ['otherClaim', 'DEMO-01-VOLUME', 'volume', 'D-1001'],
+      ] as const) {
+        const made = await call('fran', 'POST', '/claims', {
+          agreement,
+          rule,
+          periodStart: rule === 'volume' ? '2025-04-01' : '2025-01-01',
+          reference: `PROBE-${key}`,
+          claimed: '1.00',
+          partner,
+        });
+        assert.equal(made.status, 201, JSON.stringify(made.body));
+        settlements[key] = made.body.id;
       }
     });
 
@@ -254,7 +319,7 @@ for (const target of storeTargets()) {
       ).id;
       const importId = (await server.store.db.selectFrom('imports').select('id').executeTakeFirstOrThrow())
         .id;
-      const table = probes(line, String(importId), settlements.own!);
+      const table = probes(line, String(importId), settlements.own!, settlements.claim!);
       assert.deepEqual(
         [...routes].sort(),
         Object.keys(table).sort(),
@@ -316,6 +381,10 @@ for (const target of storeTargets()) {
         'PUT /api/v1/agreements/{id}': {},
         'PUT /api/v1/partners/{id}': { name: 'x' },
         'POST /api/v1/settlements/{id}/transitions': { action: 'approve' },
+        'POST /api/v1/claims/{id}/comments': { text: 'x' },
+        'POST /api/v1/claims/{id}/dispute': { reasonCode: 'other', comment: 'x' },
+        'POST /api/v1/claims/{id}/resolution': { resolution: 'uphold', comment: 'x' },
+        'POST /api/v1/claims/{id}/settlement': {},
       };
       const seen: string[] = [];
       for (const [path, methods] of Object.entries(doc.paths as Record<string, Record<string, unknown>>)) {

@@ -21,6 +21,7 @@ import { agreementRoutes } from '../agreements/agreements.routes.ts';
 import { amendmentRoutes } from '../agreements/amendments.routes.ts';
 import { templateRoutes } from '../agreements/templates.routes.ts';
 import { auditRoutes } from '../audit/audit.routes.ts';
+import { claimRoutes } from '../claims/claims.routes.ts';
 import { importRoutes } from '../imports/imports.routes.ts';
 import { ledgerRoutes } from '../ledger/ledger.routes.ts';
 import { partnerRoutes } from '../partners/partners.routes.ts';
@@ -171,6 +172,7 @@ export async function buildApp(store: Store, options: AppOptions = {}): Promise<
       await api.register(importRoutes(store, options.uploadBytesMax));
       await api.register(settlementRoutes(store));
       await api.register(ledgerRoutes(store));
+      await api.register(claimRoutes(store));
     },
     { prefix: API_PREFIX },
   );

@@ -45,6 +45,8 @@ export interface SettlementRequest {
   comment?: string;
   /** Calculate it and roll back: see the settlement without keeping it. */
   dryRun?: boolean;
+  /** The claim this settlement pays (claims.service.ts): its approved amount is held, not open to others. */
+  claimId?: string;
 }
 
 export interface SettlementView {
@@ -70,6 +72,8 @@ export interface SettlementView {
   documentNumber: string | null;
   journalEntry: string | null;
   comment: string | null;
+  /** The claim it pays, if any. */
+  claim: string | null;
 }
 
 type Row = Awaited<ReturnType<typeof readRows>>[number];
@@ -106,6 +110,7 @@ export function settlementView(r: Row): SettlementView {
     documentNumber: r.document_number,
     journalEntry: r.journal_entry_id === null ? null : String(r.journal_entry_id),
     comment: r.comment,
+    claim: r.claim_id === null ? null : String(r.claim_id),
   };
 }
 
@@ -179,6 +184,12 @@ export async function prepareSettlement(
         .where('status', '<>', 'cancelled')
         .execute();
       const final = existing.find((s) => s.kind === 'final');
+      if (final && request.claimId !== undefined)
+        throw new HttpError(
+          409,
+          'period_settled',
+          `final settlement ${final.id} settles this rule and period: it paid what was due, claims included`,
+        );
       if (final) return { settlement: settlementView(final), existing: true };
       const open = existing.find((s) => s.kind === 'interim' && s.status !== 'posted');
       if (open)
@@ -200,7 +211,15 @@ export async function prepareSettlement(
       let amount = due;
       if (request.kind === 'interim') {
         const asked = request.amount === undefined ? due : Decimal.tryParse(request.amount);
-        if (asked === undefined || asked.sign() <= 0 || asked.gt(due) || asked.significantScale() > 2)
+        // A claim approved within tolerance may ask a little more than is due; the final settlement nets it.
+        const allowance =
+          request.claimId === undefined ? Decimal.ZERO : await claimAllowance(trx, request.claimId);
+        if (
+          asked === undefined ||
+          asked.sign() <= 0 ||
+          asked.gt(due.add(allowance)) ||
+          asked.significantScale() > 2
+        )
           throw new HttpError(
             422,
             'invalid_settlement',
@@ -230,6 +249,7 @@ export async function prepareSettlement(
           paid_before: paidBefore.toString(),
           amount: amount.toString(),
           payout_method: request.payoutMethod,
+          claim_id: request.claimId ?? null,
           clawback_policy: amount.sign() < 0 ? (request.clawbackPolicy ?? 'carry_forward') : null,
           beneficiary_id: beneficiary,
           prepared_by: who.username,
@@ -254,6 +274,16 @@ export async function prepareSettlement(
     if (error instanceof DryRun) return { settlement: error.view, existing: false };
     throw error;
   }
+}
+
+/** The tolerance a claim was approved within: what its settlement may pay above what is due. */
+async function claimAllowance(db: Database, claimId: string): Promise<Decimal> {
+  const claim = await db
+    .selectFrom('claims')
+    .select('tolerance')
+    .where('id', '=', claimId)
+    .executeTakeFirst();
+  return claim ? Decimal.parse(claim.tolerance) : Decimal.ZERO;
 }
 
 export type SettlementAction = 'approve' | 'post' | 'cancel';

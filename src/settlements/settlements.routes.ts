@@ -390,6 +390,7 @@ const settlementBody = z.object({
   documentNumber: z.string().nullable(),
   journalEntry: z.string().nullable(),
   comment: z.string().nullable(),
+  claim: z.string().nullable().describe('the claim it pays, if any'),
 });
 
 function who(user: User, requestId: string) {

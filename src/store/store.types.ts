@@ -281,9 +281,51 @@ export interface SettlementsTable {
   document_number: Generated<string | null>;
   journal_entry_id: Generated<string | null>;
   comment: string | null;
+  claim_id: Generated<string | null>;
+}
+
+export interface ClaimSettingsTable {
+  singleton: boolean;
+  tolerance_absolute: string;
+  tolerance_percent: string;
+}
+
+export interface ClaimsTable {
+  id: Generated<string>;
+  source: 'claim' | 'deduction';
+  agreement_id: string | null;
+  rule_id: string | null;
+  period_start: string | null;
+  period_end: string | null;
+  partner_id: string;
+  reference: string;
+  invoice_number: string | null;
+  currency: string;
+  claimed: string;
+  submitted_by: string;
+  submitted_at: Generated<string>;
+  status: 'approved' | 'partially_approved' | 'disputed' | 'rejected';
+  due: string;
+  tolerance: string;
+  approved: string;
+  reason_code: string;
+  resolution: Generated<string | null>;
+  resolved_by: Generated<string | null>;
+  resolved_at: Generated<string | null>;
+}
+
+export interface ClaimCommentsTable {
+  id: Generated<string>;
+  claim_id: string;
+  author: string;
+  at: Generated<string>;
+  text: string;
 }
 
 export interface StoreSchema {
+  claim_settings: ClaimSettingsTable;
+  claims: ClaimsTable;
+  claim_comments: ClaimCommentsTable;
   settlements: SettlementsTable;
   ledger_accounts: LedgerAccountsTable;
   accrual_postings: AccrualPostingsTable;
