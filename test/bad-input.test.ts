@@ -135,7 +135,10 @@ for (const target of storeTargets()) {
             400,
             `${method} ${path}?${parameter.name}=${value}: ${JSON.stringify(answer.body)}`,
           );
-          assert.equal(answer.body.details[0].field, parameter.name);
+          assert.ok(
+            answer.body.details.some((d: { field: string }) => d.field === parameter.name),
+            `${method} ${path} names ${parameter.name}`,
+          );
           checked += 1;
         }
       }
@@ -205,7 +208,9 @@ for (const target of storeTargets()) {
             )[`${method} ${path}`]
           : undefined;
         if (schema) assert.ok(body, `a valid body for ${method} ${path}`);
-        const answer = await call('ada', method, concrete(path, 'unknown'), body);
+        // Required query parameters, so the id is what is wrong.
+        const query = path.endsWith('/statement') ? '?from=2025-01-01&to=2025-12-31' : '';
+        const answer = await call('ada', method, `${concrete(path, 'unknown')}${query}`, body);
         // A path parameter from a fixed list (a ledger account's purpose) is bad input, named.
         const listed = (op.parameters ?? []).find((p) => p.in === 'path' && p.schema.enum);
         if (listed) {

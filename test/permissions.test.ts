@@ -256,6 +256,22 @@ function probes(line: string, importId: string, settlement: string, claim: strin
       body: { toleranceAbsolute: '1.00', tolerancePercent: '0.5' },
       expect: only(['admin', 'finance'], 200),
     },
+    'GET /api/v1/reports/accrual-liability': {
+      path: '/reports/accrual-liability',
+      expect: only(['admin', 'finance', 'auditor'], 200),
+    },
+    'GET /api/v1/reports/payouts': {
+      path: '/reports/payouts?from=2025-01-01&to=2025-12-31',
+      expect: only(['admin', 'finance', 'auditor'], 200),
+    },
+    'GET /api/v1/reports/claims-aging': {
+      path: '/reports/claims-aging',
+      expect: only(['admin', 'finance', 'auditor'], 200),
+    },
+    'GET /api/v1/partners/{id}/statement': {
+      path: '/partners/D-1002/statement?from=2025-01-01&to=2025-12-31',
+      expect: everyone(200),
+    },
     'GET /api/v1/imports': { path: '/imports', expect: only(['partner'], 403, 200) },
     'GET /api/v1/imports/{id}': { path: `/imports/${importId}`, expect: only(['partner'], 403, 200) },
   };
@@ -392,10 +408,8 @@ for (const target of storeTargets()) {
         if (!path.includes('{id}') || owned[kind] === undefined) continue;
         for (const m of Object.keys(methods)) {
           const method = m.toUpperCase();
-          const concrete = path
-            .replace('/api/v1', '')
-            .replace('{id}', owned[kind]!)
-            .replace('{version}', '2');
+          const query = path.endsWith('/statement') ? '?from=2025-01-01&to=2025-12-31' : '';
+          const concrete = `${path.replace('/api/v1', '').replace('{id}', owned[kind]!).replace('{version}', '2')}${query}`;
           const answer = await call(USERS.partner, method, concrete, bodies[`${method} ${path}`]);
           // Writing partners is refused to partner users whatever the id (403), as the table says.
           const expected = method === 'PUT' && kind === 'partners' ? 403 : 404;

@@ -26,6 +26,7 @@ import { importRoutes } from '../imports/imports.routes.ts';
 import { ledgerRoutes } from '../ledger/ledger.routes.ts';
 import { partnerRoutes } from '../partners/partners.routes.ts';
 import { productRoutes } from '../products/products.routes.ts';
+import { reportRoutes } from '../reports/reports.routes.ts';
 import { settlementRoutes } from '../settlements/settlements.routes.ts';
 import type { Store } from '../store/database.ts';
 import { transactionRoutes } from '../transactions/transactions.routes.ts';
@@ -173,6 +174,7 @@ export async function buildApp(store: Store, options: AppOptions = {}): Promise<
       await api.register(settlementRoutes(store));
       await api.register(ledgerRoutes(store));
       await api.register(claimRoutes(store));
+      await api.register(reportRoutes(store));
     },
     { prefix: API_PREFIX },
   );

@@ -5,6 +5,7 @@ import { PDFDocument, rgb, StandardFonts } from 'pdf-lib';
 import { minorUnitsOf } from '../shared/currency.ts';
 import { Decimal } from '../shared/decimal.ts';
 import { formatMoney } from '../shared/format.ts';
+import { pdfSafe } from '../shared/pdf-text.ts';
 import type { SettlementView } from './settlement-workflow.ts';
 
 const TITLES = {
@@ -45,9 +46,10 @@ export async function payoutDocumentPdf(s: SettlementView, parties: DocumentPart
   const page = pdf.addPage([595.28, 841.89]); // A4
   const regular = await pdf.embedFont(StandardFonts.Helvetica);
   const bold = await pdf.embedFont(StandardFonts.HelveticaBold);
+  const safe = pdfSafe(regular);
   let y = 780;
   const line = (text: string, options: { size?: number; font?: typeof regular; gap?: number } = {}) => {
-    page.drawText(text, {
+    page.drawText(safe(text), {
       x: 56,
       y,
       size: options.size ?? 11,
