@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { Decimal } from '../src/shared/decimal.ts';
-import { demoServer } from './support/http.ts';
+import { activeAgreement, demoServer } from './support/http.ts';
 import { storeTargets } from './support/stores.ts';
 
 const agreement = (id: string, accrual?: 'forecast') => ({
@@ -67,21 +67,8 @@ for (const target of storeTargets()) {
       body.entries.filter((e) => e.agreement === id);
 
     before(async () => {
-      for (const id of ['POST-1', 'POST-F']) {
-        const written = await call(
-          'carla',
-          'POST',
-          '/agreements',
-          agreement(id, id === 'POST-F' ? 'forecast' : undefined),
-        );
-        assert.equal(written.status, 201, JSON.stringify(written.body));
-        for (const [user, action] of [
-          ['carla', 'submit'],
-          ['cole', 'approve'],
-          ['fin', 'activate'],
-        ] as const)
-          assert.equal((await call(user, 'POST', `/agreements/${id}/transitions`, { action })).status, 200);
-      }
+      for (const id of ['POST-1', 'POST-F'])
+        await activeAgreement(call, agreement(id, id === 'POST-F' ? 'forecast' : undefined));
     });
 
     test('the first posting accrues what is earned as of the month end: debit expense, credit accrued', async () => {

@@ -7,7 +7,7 @@
 // matched to what is due or disputed, and nothing is paid twice.
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { demoServer, usersWithTokens } from './support/http.ts';
+import { activeAgreement, demoServer, usersWithTokens } from './support/http.ts';
 import { storeTargets } from './support/stores.ts';
 
 const line = (id: string, date: string, amount: string) => ({
@@ -79,13 +79,7 @@ for (const target of storeTargets()) {
         ['CLM-1', '2'],
         ['CLM-2', '1'],
       ] as const) {
-        assert.equal((await call('carla', 'POST', '/agreements', agreement(id, rate))).status, 201);
-        for (const [user, action] of [
-          ['carla', 'submit'],
-          ['cole', 'approve'],
-          ['fin', 'activate'],
-        ] as const)
-          await call(user, 'POST', `/agreements/${id}/transitions`, { action });
+        await activeAgreement(call, agreement(id, rate));
       }
     });
 

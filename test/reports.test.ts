@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { strFromU8, unzipSync } from 'fflate';
 import { PDFDocument } from 'pdf-lib';
-import { demoServer, usersWithTokens } from './support/http.ts';
+import { activeAgreement, demoServer, usersWithTokens } from './support/http.ts';
 import { storeTargets } from './support/stores.ts';
 
 const today = new Date().toISOString().slice(0, 10);
@@ -56,18 +56,12 @@ for (const target of storeTargets()) {
           line('E-3', '2025-03-10', '14000.00'),
         ],
       });
-      await call('carla', 'POST', '/agreements', {
+      await activeAgreement(call, {
         id: 'REP-1',
         partner: 'D-9300',
         period: { start: '2025-01-01', end: '2025-03-31' },
         rules: [{ id: 'volume', tiers: [{ from: '0', rate: '2' }] }],
       });
-      for (const [user, action] of [
-        ['carla', 'submit'],
-        ['cole', 'approve'],
-        ['fin', 'activate'],
-      ] as const)
-        await call(user, 'POST', '/agreements/REP-1/transitions', { action });
       assert.equal((await call('fin', 'POST', '/accrual-postings', { period: '2025-03' })).status, 201);
       const interim = await call('fin', 'POST', '/settlements', {
         agreement: 'REP-1',

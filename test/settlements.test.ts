@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { PDFDocument } from 'pdf-lib';
-import { demoServer, usersWithTokens } from './support/http.ts';
+import { activeAgreement, demoServer, usersWithTokens } from './support/http.ts';
 import { storeTargets } from './support/stores.ts';
 
 const line = (id: string, date: string, amount: string) => ({
@@ -67,13 +67,7 @@ for (const target of storeTargets()) {
         ['SETT-1', '2'],
         ['SETT-2', '1'],
       ] as const) {
-        assert.equal((await call('carla', 'POST', '/agreements', agreement(id, rate))).status, 201);
-        for (const [user, action] of [
-          ['carla', 'submit'],
-          ['cole', 'approve'],
-          ['fin', 'activate'],
-        ] as const)
-          assert.equal((await call(user, 'POST', `/agreements/${id}/transitions`, { action })).status, 200);
+        await activeAgreement(call, agreement(id, rate));
       }
     });
 

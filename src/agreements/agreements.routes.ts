@@ -18,6 +18,7 @@ import {
 } from '../server/lists.ts';
 import type { Store } from '../store/database.ts';
 import { visibleAgreements } from '../users/access.ts';
+import { acting } from '../users/users.service.ts';
 import { agreementToJson, latestTerms, loadAgreements } from './agreements.repository.ts';
 import { importAgreements } from './agreements.service.ts';
 import { requireVisibleAgreement } from './amendments.routes.ts';
@@ -138,12 +139,7 @@ export function agreementRoutes(store: Store): FastifyPluginAsyncZod {
       async (request) => {
         const user = request.user!;
         if (user.role === 'partner') throw notFound('agreement', request.params.id);
-        return rewriteDraft(store, request.params.id, request.body, {
-          actor: user.username,
-          username: user.username,
-          role: user.role,
-          requestId: request.id,
-        });
+        return rewriteDraft(store, request.params.id, request.body, acting(user, request.id));
       },
     );
 
@@ -175,7 +171,7 @@ export function agreementRoutes(store: Store): FastifyPluginAsyncZod {
           store,
           request.params.id,
           request.body.action,
-          { actor: user.username, username: user.username, role: user.role, requestId: request.id },
+          acting(user, request.id),
           request.body.comment,
         );
         return { id: request.params.id, status };

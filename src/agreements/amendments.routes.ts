@@ -8,7 +8,7 @@ import { isIsoDate } from '../shared/dates.ts';
 import { RULES_PER_AGREEMENT_MAX } from '../shared/limits.ts';
 import type { Store } from '../store/database.ts';
 import { type PartnerScope, visibleAgreements } from '../users/access.ts';
-import type { User } from '../users/users.service.ts';
+import { acting } from '../users/users.service.ts';
 import {
   AMENDMENT_DECISIONS,
   type AmendmentAction,
@@ -49,10 +49,6 @@ export async function requireVisibleAgreement(
     .where(visibleAgreements(scope))
     .executeTakeFirst();
   if (!visible) throw notFound('agreement', id);
-}
-
-function who(user: User, requestId: string) {
-  return { actor: user.username, username: user.username, role: user.role, requestId };
 }
 
 export function amendmentRoutes(store: Store): FastifyPluginAsyncZod {
@@ -110,7 +106,7 @@ export function amendmentRoutes(store: Store): FastifyPluginAsyncZod {
           store,
           request.params.id,
           { ...input, ...(comment ? { comment } : {}) },
-          who(user, request.id),
+          acting(user, request.id),
         );
         return reply.code(201).send(view);
       },
@@ -138,7 +134,7 @@ export function amendmentRoutes(store: Store): FastifyPluginAsyncZod {
           request.params.id,
           request.params.version,
           request.body.action,
-          who(user, request.id),
+          acting(user, request.id),
           request.body.comment,
         );
       },
@@ -194,7 +190,12 @@ export function amendmentRoutes(store: Store): FastifyPluginAsyncZod {
         await requireVisibleAgreement(store, request.scope, request.params.id);
         if (user.role !== 'partner')
           throw new HttpError(403, 'forbidden', "sign-off is the partner's: only a partner user signs off");
-        const signed = await signOff(store, request.params.id, who(user, request.id), request.body.comment);
+        const signed = await signOff(
+          store,
+          request.params.id,
+          acting(user, request.id),
+          request.body.comment,
+        );
         return reply.code(201).send(signed);
       },
     );

@@ -14,7 +14,7 @@ import type { Problem } from '../shared/errors.ts';
 import type { Store } from '../store/database.ts';
 import type { PartnerScope } from '../users/access.ts';
 import { requireRole } from '../users/users.routes.ts';
-import type { User } from '../users/users.service.ts';
+import { acting, type User } from '../users/users.service.ts';
 import {
   type ClaimView,
   claimComments,
@@ -69,16 +69,6 @@ const newClaim = {
   claimed: decimal,
 };
 
-function who(user: User, requestId: string) {
-  return {
-    actor: user.username,
-    username: user.username,
-    role: user.role,
-    partnerId: user.partnerId,
-    requestId,
-  };
-}
-
 /** A partner user sees the claims of its own partners; anyone else's is answered 404. */
 function visible(claim: ClaimView | undefined, scope: PartnerScope | undefined, id: string): ClaimView {
   if (!claim || (scope && !scope.partners.includes(claim.partnerId))) throw notFound('claim', id);
@@ -104,7 +94,7 @@ export function claimRoutes(store: Store): FastifyPluginAsyncZod {
         claimed: input.claimed,
         ...(input.partner && user.role !== 'partner' ? { partnerId: input.partner } : {}),
       },
-      who(user, requestId),
+      acting(user, requestId),
     );
   };
 
@@ -284,7 +274,7 @@ export function claimRoutes(store: Store): FastifyPluginAsyncZod {
         visible(await readClaim(store.db, request.params.id), request.scope, request.params.id);
         if (user.role === 'auditor')
           throw new HttpError(403, 'forbidden', 'auditors read claims; they do not comment');
-        await commentOnClaim(store, request.params.id, request.body.text, who(user, request.id));
+        await commentOnClaim(store, request.params.id, request.body.text, acting(user, request.id));
         return reply.code(201).send({ ok: true as const });
       },
     );
@@ -310,7 +300,7 @@ export function claimRoutes(store: Store): FastifyPluginAsyncZod {
           request.params.id,
           request.body.reasonCode,
           request.body.comment,
-          who(request.user!, request.id),
+          acting(request.user!, request.id),
         );
       },
     );
@@ -338,7 +328,7 @@ export function claimRoutes(store: Store): FastifyPluginAsyncZod {
           request.params.id,
           request.body.resolution,
           request.body.comment,
-          who(user, request.id),
+          acting(user, request.id),
         );
       },
     );
@@ -372,7 +362,7 @@ export function claimRoutes(store: Store): FastifyPluginAsyncZod {
           store,
           request.params.id,
           request.body.payoutMethod,
-          who(user, request.id),
+          acting(user, request.id),
         );
         return reply.code(201).send(settlement as unknown as Record<string, unknown>);
       },
@@ -407,7 +397,7 @@ export function claimRoutes(store: Store): FastifyPluginAsyncZod {
             ...(rule ? { ruleId: rule } : {}),
             ...(periodStart ? { periodStart } : {}),
           },
-          who(request.user!, request.id),
+          acting(request.user!, request.id),
         );
         return reply.code(201).send(claim);
       },

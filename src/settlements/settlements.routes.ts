@@ -13,7 +13,7 @@ import { DomainError } from '../shared/errors.ts';
 import type { Store } from '../store/database.ts';
 import { type PartnerScope, visibleAgreements } from '../users/access.ts';
 import { requireRole } from '../users/users.routes.ts';
-import type { User } from '../users/users.service.ts';
+import { acting } from '../users/users.service.ts';
 import { payoutDocumentPdf } from './credit-memo.ts';
 import { explainAgreement } from './explain.ts';
 import { settle } from './settlement.service.ts';
@@ -208,7 +208,7 @@ export function settlementRoutes(store: Store): FastifyPluginAsyncZod {
             ...(asOf ? { asOf } : {}),
             ...(comment ? { comment } : {}),
           },
-          who(user, request.id),
+          acting(user, request.id),
         );
         return reply.code(existing ? 200 : 201).send(settlement);
       },
@@ -282,7 +282,7 @@ export function settlementRoutes(store: Store): FastifyPluginAsyncZod {
           store,
           request.params.id,
           request.body.action,
-          who(user, request.id),
+          acting(user, request.id),
           request.body.comment,
         );
         return settlement;
@@ -392,10 +392,6 @@ const settlementBody = z.object({
   comment: z.string().nullable(),
   claim: z.string().nullable().describe('the claim it pays, if any'),
 });
-
-function who(user: User, requestId: string) {
-  return { actor: user.username, username: user.username, role: user.role, requestId };
-}
 
 const PAYMENT_COLUMNS = [
   'document',

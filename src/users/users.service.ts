@@ -78,6 +78,23 @@ export interface Author {
   requestId?: string;
 }
 
+/** A signed-in user acting in a request: the author, and what decides what it may do. */
+export interface Acting extends Author {
+  username: string;
+  role: UserRole;
+  partnerId: string | null;
+}
+
+export function acting(user: User, requestId: string): Acting {
+  return {
+    actor: user.username,
+    username: user.username,
+    role: user.role,
+    partnerId: user.partnerId,
+    requestId,
+  };
+}
+
 export async function createUser(db: Database, input: NewUser, author: Author): Promise<User> {
   const problems: { field: string; code: string; message: string }[] = [];
   if (!/^[a-z0-9][a-z0-9._@-]{0,99}$/.test(input.username))

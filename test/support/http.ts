@@ -133,3 +133,24 @@ export function demoServer(
   });
   return server;
 }
+
+/**
+ * Writes an agreement as `carla` (commercial) and takes it through its lifecycle
+ * to active: submitted by carla, approved by `cole` (another commercial user),
+ * activated by `fin` (finance). The suite's users must include all three.
+ */
+export async function activeAgreement(
+  call: ReturnType<typeof apiCaller>,
+  agreement: { id: string } & Record<string, unknown>,
+): Promise<void> {
+  const written = await call('carla', 'POST', '/agreements', agreement);
+  assert.equal(written.status, 201, JSON.stringify(written.body));
+  for (const [user, action] of [
+    ['carla', 'submit'],
+    ['cole', 'approve'],
+    ['fin', 'activate'],
+  ] as const) {
+    const moved = await call(user, 'POST', `/agreements/${agreement.id}/transitions`, { action });
+    assert.equal(moved.status, 200, JSON.stringify(moved.body));
+  }
+}
