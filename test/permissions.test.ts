@@ -272,6 +272,16 @@ function probes(line: string, importId: string, settlement: string, claim: strin
       path: '/partners/D-1002/statement?from=2025-01-01&to=2025-12-31',
       expect: everyone(200),
     },
+    'GET /api/v1/dashboard': { path: '/dashboard', expect: only(['partner'], 403, 200) },
+    'POST /api/v1/agreements/preview': {
+      path: '/agreements/preview',
+      body: {
+        partner: 'D-1002',
+        period: { start: '2025-01-01', end: '2025-03-31' },
+        tiers: [{ from: '0', rate: '1' }],
+      },
+      expect: only(['partner'], 403, 200),
+    },
     'GET /api/v1/imports': { path: '/imports', expect: only(['partner'], 403, 200) },
     'GET /api/v1/imports/{id}': { path: `/imports/${importId}`, expect: only(['partner'], 403, 200) },
   };

@@ -28,6 +28,11 @@ const position = z.object({
   outcome: z.string(),
   nextTierFrom: decimal.nullable(),
   nextTierRemaining: decimal.nullable(),
+  nextTierRate: decimal
+    .nullable()
+    .describe("the next tier's rate (percent, per unit or lump sum, as `payout` says)"),
+  basis: z.enum(['amount', 'quantity']),
+  payout: z.enum(['percent', 'per_unit', 'lump_sum']),
   forecastAmount: decimal.describe('the period amount projected to its end at the run rate so far'),
   forecastQuantity: decimal,
   forecastTier: z.number().int().describe('index of the tier the forecast reaches, -1 for none'),
@@ -90,6 +95,9 @@ export function accrualRoutes(store: Store): FastifyPluginAsyncZod {
             outcome: p.outcome,
             nextTierFrom: p.nextTier?.from.toString() ?? null,
             nextTierRemaining: p.nextTier?.remaining.toString() ?? null,
+            nextTierRate: p.nextTier?.rate.toString() ?? null,
+            basis: p.basis,
+            payout: p.payout,
             forecastAmount: p.forecast.amount.toString(),
             forecastQuantity: p.forecast.quantity.toString(),
             forecastTier: p.forecast.tierIndex,

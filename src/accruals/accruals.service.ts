@@ -22,6 +22,7 @@ import type {
   AccrualBasis,
   Agreement,
   Forecast,
+  Rule,
   RuleResult,
   Totals,
 } from '../calculation/calculation.types.ts';
@@ -402,13 +403,21 @@ export interface AccrualPosition {
   rebate: Decimal;
   heldRebate: Decimal;
   outcome: string;
-  nextTier?: { from: Decimal; remaining: Decimal };
+  nextTier?: { from: Decimal; rate: Decimal; remaining: Decimal };
+  /** What the rule measures and how its rates pay, to word the next tier ("sell 1,200 more to earn 3%"). */
+  basis: Rule['basis'];
+  payout: Rule['payout'];
   /** The period projected to its end at the run rate so far (forecast.ts). */
   forecast: Forecast;
   accrualBasis: AccrualBasis;
   /** What is accrued on the agreement's basis. */
   accrued: Decimal;
   updatedAt: string;
+}
+
+/** The rule (of the version) a result is for. */
+function ruleOf(agreement: Agreement, result: RuleResult): Rule {
+  return agreement.rules.find((r) => r.id === result.ruleId && r.version === result.version)!;
 }
 
 const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -451,7 +460,11 @@ export async function readAccruals(
         rebate: r.rebate,
         heldRebate: r.heldRebate,
         outcome: r.outcome,
-        ...(r.nextTier ? { nextTier: { from: r.nextTier.from, remaining: r.nextTier.remaining } } : {}),
+        ...(r.nextTier
+          ? { nextTier: { from: r.nextTier.from, rate: r.nextTier.rate, remaining: r.nextTier.remaining } }
+          : {}),
+        basis: ruleOf(agreement, r).basis,
+        payout: ruleOf(agreement, r).payout,
         forecast: r.forecast!,
         accrualBasis: agreement.accrualBasis ?? 'earned',
         accrued: r.accrued!,

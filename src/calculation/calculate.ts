@@ -248,9 +248,19 @@ function nextTierGap(rule: Rule, reached: number, measure: Decimal, baselineAmou
     if (baselineAmount.sign() <= 0) return undefined;
     // The period amount that reaches growth `from`%: B × (1 + from / 100).
     const needed = baselineAmount.add(baselineAmount.mul(next.from).shift(2));
-    return { index, from: next.from, remaining: Decimal.max(Decimal.ZERO, needed.sub(measure)) };
+    return {
+      index,
+      from: next.from,
+      rate: next.rate,
+      remaining: Decimal.max(Decimal.ZERO, needed.sub(measure)),
+    };
   }
-  return { index, from: next.from, remaining: Decimal.max(Decimal.ZERO, next.from.sub(measure)) };
+  return {
+    index,
+    from: next.from,
+    rate: next.rate,
+    remaining: Decimal.max(Decimal.ZERO, next.from.sub(measure)),
+  };
 }
 
 function mixConditionHolds(rule: Rule, totals: Totals, steps: Steps): boolean {

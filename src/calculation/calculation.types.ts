@@ -162,7 +162,7 @@ export interface RuleResult {
   outcome: RuleOutcome;
   steps: CalculationStep[];
   /** How far the measure is from the next tier, when there is one. */
-  nextTier?: { index: number; from: Decimal; remaining: Decimal };
+  nextTier?: { index: number; from: Decimal; rate: Decimal; remaining: Decimal };
   /** The period projected to its end at the run rate so far, when a forecast was asked for. */
   forecast?: Forecast;
   /** What is accrued for the period on the agreement's accrual basis, when a forecast was asked for. */

@@ -9,6 +9,7 @@ import { errorBody } from '../server/lists.ts';
 import { isIsoDate } from '../shared/dates.ts';
 import type { Store } from '../store/database.ts';
 import { requireRole } from '../users/users.routes.ts';
+import { dashboard } from './dashboard.ts';
 import {
   accrualLiabilityReport,
   claimsAgingReport,
@@ -149,6 +150,25 @@ export function reportRoutes(store: Store): FastifyPluginAsyncZod {
           `statement-${id}-${from}-${to}`,
           `${partner.name} (${id}), as of ${to}`,
         );
+      },
+    );
+
+    app.get(
+      '/dashboard',
+      {
+        schema: {
+          tags: ['reports'],
+          summary:
+            'The internal dashboard: accrued and forecast totals, who is nearest the next tier, what waits, and trends',
+          querystring: z.object({ asOf: isoDate.optional().describe('default: today') }),
+          response: { 200: z.record(z.string(), z.unknown()), 400: errorBody, 403: errorBody },
+        },
+      },
+      async (request) => {
+        const user = request.user!;
+        if (user.role === 'partner')
+          requireRole(user, ['admin', 'commercial', 'sales', 'finance', 'auditor'], 'the dashboard');
+        return (await dashboard(store, request.query.asOf ?? today())) as unknown as Record<string, unknown>;
       },
     );
   };

@@ -36,6 +36,7 @@ import { type User, userOfToken } from '../users/users.service.ts';
 import { HttpError, installErrorHandler } from './errors.ts';
 import { installIdempotency } from './idempotency.ts';
 import { errorBody } from './lists.ts';
+import { serveWebApp, webAppPage } from './web-app.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -81,8 +82,9 @@ export async function buildApp(store: Store, options: AppOptions = {}): Promise<
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
-  installErrorHandler(app);
+  installErrorHandler(app, webAppPage);
   await app.register(cookie);
+  await serveWebApp(app);
   await app.register(rateLimit, {
     global: false,
     errorResponseBuilder: (_request, context) => ({

@@ -1,6 +1,6 @@
 // Errors over HTTP are `{code, message, details}`: a stable code, a sentence for
 // people, and, for bad input, one detail per field at fault.
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { DomainError, type Problem } from '../shared/errors.ts';
 
@@ -42,8 +42,13 @@ function refusalCode(code: string | undefined): string {
   return FASTIFY_CODES[code] ?? (code.startsWith('FST_') ? 'bad_request' : code);
 }
 
-export function installErrorHandler(app: FastifyInstance): void {
+export function installErrorHandler(
+  app: FastifyInstance,
+  /** Answers a path that is no route, when it is a page of the web app. */
+  page?: (request: FastifyRequest, reply: FastifyReply) => FastifyReply | false,
+): void {
   app.setNotFoundHandler((request, reply) => {
+    if (page?.(request, reply)) return;
     reply
       .code(404)
       .send({ code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` });

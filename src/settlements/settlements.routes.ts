@@ -3,10 +3,14 @@
 // explain` compute it), for the agreements the user may see.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { parseAgreement } from '../agreements/agreements.schema.ts';
 import { requireVisibleAgreement } from '../agreements/amendments.routes.ts';
+import type { RuleResult } from '../calculation/calculation.types.ts';
+import { payoutCurve } from '../calculation/curve.ts';
 import { HttpError, notFound } from '../server/errors.ts';
 import { errorBody, pageOf, pageQuery } from '../server/lists.ts';
 import { csvField } from '../shared/csv-text.ts';
+import { minorUnitsOf } from '../shared/currency.ts';
 import { isIsoDate } from '../shared/dates.ts';
 import { Decimal } from '../shared/decimal.ts';
 import { DomainError } from '../shared/errors.ts';
@@ -16,7 +20,7 @@ import { requireRole } from '../users/users.routes.ts';
 import { acting } from '../users/users.service.ts';
 import { payoutDocumentPdf } from './credit-memo.ts';
 import { explainAgreement } from './explain.ts';
-import { settle } from './settlement.service.ts';
+import { settle, settleDraft } from './settlement.service.ts';
 import {
   changeSettlement,
   listSettlements,
@@ -111,25 +115,59 @@ export function settlementRoutes(store: Store): FastifyPluginAsyncZod {
           asOf: asOf ?? null,
           currency: stored.agreement.currency,
           total: Decimal.sum(run.results.map((r) => r.rebate)).toString(),
-          results: run.results.map((r) => ({
-            rule: r.ruleId,
-            version: r.version ?? 1,
-            periodStart: r.period.start,
-            periodEnd: r.period.end,
-            baselineStart: r.baselineWindow?.start ?? null,
-            baselineEnd: r.baselineWindow?.end ?? null,
-            currency: r.currency,
-            lineCount: r.lineCount,
-            quantity: r.quantity.toString(),
-            amount: r.amount.toString(),
-            baselineAmount: r.baselineAmount.toString(),
-            measure: r.measure.toString(),
-            tier: r.tierIndex,
-            rawRebate: r.rawRebate.toString(),
-            rebate: r.rebate.toString(),
-            heldRebate: r.heldRebate.toString(),
-            outcome: r.outcome,
-            steps: r.steps.map((s) => ({ label: s.label, formula: s.formula, value: s.value.toString() })),
+          results: run.results.map(resultJson),
+        };
+      },
+    );
+
+    app.post(
+      '/agreements/preview',
+      {
+        schema: {
+          tags: ['settlements'],
+          summary:
+            'What-if: settle an agreement that is not stored (a draft being designed) over the stored lines, writing nothing',
+          body: z.record(z.string(), z.unknown()),
+          querystring: query,
+          response: {
+            200: z.object({
+              currency: z.string(),
+              total: decimal,
+              results: z.array(result),
+              curves: z
+                .array(
+                  z.object({
+                    rule: z.string(),
+                    points: z.array(z.object({ measure: decimal, rebate: decimal })),
+                  }),
+                )
+                .describe("each rule's payout for one period at measures from zero to past its top tier"),
+            }),
+            400: errorBody,
+            403: errorBody,
+            422: errorBody,
+          },
+        },
+      },
+      async (request) => {
+        const user = request.user!;
+        if (user.role === 'partner') throw new HttpError(403, 'forbidden', 'previews are for internal users');
+        const { asOf } = request.query;
+        // The draft needs no id or dates of its own to be previewed.
+        const draft = { id: 'preview', status: 'draft', ...request.body };
+        const results = await settleDraft(store.db, draft, asOf ? { asOf } : {});
+        const parsed = parseAgreement(draft);
+        const agreement = parsed.ok ? parsed.value.agreement : undefined;
+        return {
+          currency: results[0]?.currency ?? agreement?.currency ?? 'USD',
+          total: Decimal.sum(results.map((r) => r.rebate)).toString(),
+          results: results.map(resultJson),
+          curves: (agreement?.rules ?? []).map((rule) => ({
+            rule: rule.id,
+            points: payoutCurve(agreement!, rule, minorUnitsOf(agreement!.currency)).map((p) => ({
+              measure: p.measure.toString(),
+              rebate: p.rebate.toString(),
+            })),
           })),
         };
       },
@@ -430,4 +468,28 @@ export function paymentsCsv(rows: readonly SettlementView[], names: ReadonlyMap<
       .join(','),
   );
   return `${[PAYMENT_COLUMNS.join(','), ...lines].join('\n')}\n`;
+}
+
+/** One rule's result for one period, as the API gives it. */
+function resultJson(r: RuleResult) {
+  return {
+    rule: r.ruleId,
+    version: r.version ?? 1,
+    periodStart: r.period.start,
+    periodEnd: r.period.end,
+    baselineStart: r.baselineWindow?.start ?? null,
+    baselineEnd: r.baselineWindow?.end ?? null,
+    currency: r.currency,
+    lineCount: r.lineCount,
+    quantity: r.quantity.toString(),
+    amount: r.amount.toString(),
+    baselineAmount: r.baselineAmount.toString(),
+    measure: r.measure.toString(),
+    tier: r.tierIndex,
+    rawRebate: r.rawRebate.toString(),
+    rebate: r.rebate.toString(),
+    heldRebate: r.heldRebate.toString(),
+    outcome: r.outcome,
+    steps: r.steps.map((s) => ({ label: s.label, formula: s.formula, value: s.value.toString() })),
+  };
 }

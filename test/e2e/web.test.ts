@@ -1,0 +1,244 @@
+// The web app in a real browser (Debian's Chromium, driven by Playwright), on
+// the embedded store with the demo data: every role signs in and sees its own
+// pages; the commercial team designs an agreement from a template with a live
+// preview and cannot approve its own; finance imports a file with a bad row and
+// sees the accruals move, prepares, approves (another user) and posts a
+// settlement and downloads the credit memo; a partner sees only its own data and
+// submits a claim. Screenshots of the main pages go to docs/screenshots.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { runDemo } from '../../src/demo/demo.service.ts';
+import { openStore, type Store } from '../../src/store/database.ts';
+import { listen, TEST_PASSWORD, usersWithTokens } from '../support/http.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ROOT = join(import.meta.dirname, '..', '..');
+const SCREENSHOTS = join(ROOT, 'docs', 'screenshots');
+const present = existsSync(CHROMIUM);
+if (!present)
+  console.error(
+    '\n*** NOTICE: no Chromium at /usr/bin/chromium: the browser tests are SKIPPED.      ***\n' +
+      '*** Install it with `apt-get install -y chromium` to run them (CI does).          ***\n',
+  );
+
+describe('the web app in Chromium', { skip: present ? false : 'no Chromium at /usr/bin/chromium' }, () => {
+  let store: Store;
+  let app: FastifyInstance;
+  let origin: string;
+  let browser: Browser;
+
+  before(async () => {
+    const build = spawnSync('npm', ['run', 'build:web'], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(build.status, 0, build.stderr);
+    store = await openStore({});
+    await runDemo(store, () => undefined);
+    await usersWithTokens(store, {
+      ada: { role: 'admin' },
+      carla: { role: 'commercial' },
+      cole: { role: 'commercial' },
+      sam: { role: 'sales' },
+      fin: { role: 'finance' },
+      fiona: { role: 'finance' },
+      aud: { role: 'auditor' },
+      coastal: { role: 'partner', partnerId: 'D-1002' },
+    });
+    ({ app, origin } = await listen(store));
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    mkdirSync(SCREENSHOTS, { recursive: true });
+  });
+  after(async () => {
+    await browser?.close();
+    await app?.close();
+    await store?.close();
+  });
+
+  /** A fresh browser context signed in as the user. */
+  async function signIn(username: string): Promise<Page> {
+    const context = await browser.newContext({
+      viewport: { width: 1280, height: 900 },
+      locale: 'en-US',
+      acceptDownloads: true,
+    });
+    const page = await context.newPage();
+    await page.goto(origin);
+    await page.getByLabel('Username').fill(username);
+    await page.getByLabel('Password').fill(TEST_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
+    return page;
+  }
+  const nav = (page: Page, name: string) =>
+    page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true }).click();
+  const shot = (page: Page, name: string) =>
+    page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+
+  test('every role signs in and sees the pages it may use; a wrong password is refused', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(origin);
+    await page.getByLabel('Username').fill('fin');
+    await page.getByLabel('Password').fill('not the password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Wrong username or password.' }).waitFor();
+    await context.close();
+
+    const expected: Record<string, string[]> = {
+      ada: ['Dashboard', 'Agreements', 'Partners', 'Imports', 'Settlements', 'Claims', 'Audit'],
+      carla: ['Dashboard', 'Agreements', 'Partners', 'Imports', 'Settlements', 'Claims'],
+      sam: ['Dashboard', 'Agreements', 'Partners', 'Settlements', 'Claims'],
+      fin: ['Dashboard', 'Agreements', 'Partners', 'Imports', 'Settlements', 'Claims'],
+      aud: ['Dashboard', 'Agreements', 'Partners', 'Settlements', 'Claims', 'Audit'],
+      coastal: ['My agreements'],
+    };
+    for (const [user, links] of Object.entries(expected)) {
+      const signedIn = await signIn(user);
+      const nav = signedIn.getByRole('navigation', { name: 'Main' });
+      assert.deepEqual(await nav.getByRole('link').allTextContents(), links, user);
+      if (user === 'ada') {
+        await signedIn.getByTestId('accrued-USD').waitFor();
+        await shot(signedIn, 'dashboard');
+      }
+      await signedIn.context().close();
+    }
+  });
+
+  test('the commercial team designs from a template with a live preview, and cannot approve its own', async () => {
+    const carla = await signIn('carla');
+    await nav(carla, 'Agreements');
+    await carla.getByRole('link', { name: 'New agreement' }).click();
+    await carla.getByLabel('Template').selectOption({ label: 'Quarterly volume tiers' });
+    await carla.getByLabel('Id').fill('WEB-1');
+    await carla.getByLabel('Name').fill('Coastal Tool 2025, designed in the browser');
+    await carla.getByLabel('Partner').fill('D-1002');
+    await carla.getByLabel('Tier 3 rate').fill('4');
+    const total = carla.getByTestId('preview-total');
+    await total.waitFor();
+    assert.match((await total.textContent()) ?? '', /^\$[\d,]+\.\d\d$/);
+    await carla.getByRole('figure').filter({ hasText: 'Payout curve' }).waitFor();
+    await shot(carla, 'designer');
+    await carla.getByRole('button', { name: 'Save and submit for approval' }).click();
+    await carla.getByRole('heading', { name: /WEB-1/ }).waitFor();
+    await carla.getByRole('button', { name: 'Approve' }).click();
+    await carla.getByRole('alert').filter({ hasText: 'may not approve it' }).waitFor();
+    await carla.context().close();
+
+    const cole = await signIn('cole');
+    await cole.goto(`${origin}/agreements/WEB-1`);
+    await cole.getByRole('button', { name: 'Approve' }).click();
+    await cole.getByRole('status').filter({ hasText: 'The agreement is approved.' }).waitFor();
+    await cole.getByRole('button', { name: 'Activate' }).click();
+    await cole.getByRole('status').filter({ hasText: 'The agreement is active.' }).waitFor();
+    await cole
+      .getByText('Sell', { exact: false })
+      .first()
+      .waitFor({ timeout: 1 })
+      .catch(() => undefined);
+    await shot(cole, 'agreement');
+    await cole.context().close();
+  });
+
+  test('finance imports a file with a bad row, sees it in place, and sees the accruals move', async () => {
+    const fin = await signIn('fin');
+    await fin.goto(`${origin}/agreements/WEB-1`);
+    const q1 = fin.getByRole('row').filter({ hasText: 'Jan 1, 2025' }).first();
+    await q1.waitFor();
+    const before = await q1.textContent();
+    const csv = [
+      'id,date,partner,sku,quantity,amount,currency',
+      'WEB-L1,2025-02-14,D-1002,PT-100,10,1490.00,USD',
+      'WEB-L2,2025-02-30,D-1002,PT-100,1,149.00,USD',
+    ].join('\n');
+    const file = join(tmpdir(), `web-lines-${process.pid}.csv`);
+    writeFileSync(file, `${csv}\n`);
+    await nav(fin, 'Imports');
+    await fin.getByLabel('CSV file').setInputFiles(file);
+    await fin.getByRole('region', { name: 'First rows' }).getByText('WEB-L2').waitFor();
+    await fin.getByRole('button', { name: 'Upload' }).click();
+    await fin.getByRole('alert').filter({ hasText: 'nothing was imported' }).waitFor();
+    assert.match((await fin.getByRole('alert').textContent()) ?? '', /line 3\.date/);
+    await fin.getByLabel('Keep the good rows when some are bad').check();
+    await fin.getByRole('button', { name: 'Upload' }).click();
+    await fin.getByRole('status').filter({ hasText: '1 imported' }).waitFor();
+    assert.match((await fin.getByRole('status').textContent()) ?? '', /1 rejected of 2 rows/);
+    await shot(fin, 'imports');
+    await fin.goto(`${origin}/agreements/WEB-1`);
+    await q1.waitFor();
+    assert.notEqual(await q1.textContent(), before, 'the first quarter moved with the new line');
+    await fin.context().close();
+  });
+
+  test('finance prepares, another approves, and posts a settlement; the credit memo downloads', async () => {
+    const fin = await signIn('fin');
+    await nav(fin, 'Settlements');
+    const form = fin.getByRole('form', { name: 'Prepare a settlement' });
+    await form.getByLabel('Agreement').fill('WEB-1');
+    await form.getByLabel('Rule').fill('volume');
+    await form.getByLabel('Period start').fill('2025-01-01');
+    await form.getByRole('button', { name: 'Prepare' }).click();
+    await fin.getByRole('status').or(fin.getByRole('alert')).first().waitFor();
+    assert.match(
+      (await fin.getByRole('status').or(fin.getByRole('alert')).first().textContent()) ?? '',
+      /prepared/,
+    );
+    const row = fin.getByRole('row').filter({ hasText: 'WEB-1' });
+    assert.equal(await row.getByRole('button', { name: 'Approve' }).isDisabled(), true, 'not the preparer');
+    await fin.context().close();
+
+    const fiona = await signIn('fiona');
+    await nav(fiona, 'Settlements');
+    await fiona
+      .getByRole('row')
+      .filter({ hasText: 'WEB-1' })
+      .getByRole('button', { name: 'Approve' })
+      .click();
+    await fiona.getByRole('status').filter({ hasText: 'is approved' }).waitFor();
+    await fiona.getByRole('row').filter({ hasText: 'WEB-1' }).getByRole('button', { name: 'Post' }).click();
+    await fiona.getByRole('status').filter({ hasText: 'is posted: CM-2025-' }).waitFor();
+    await shot(fiona, 'settlements');
+    const [download] = await Promise.all([
+      fiona.waitForEvent('download'),
+      fiona.getByRole('link', { name: /CM-2025-\d+ \(PDF\)/ }).click(),
+    ]);
+    assert.match(download.suggestedFilename(), /^CM-2025-\d{6}\.pdf$/);
+    const path = await download.path();
+    assert.equal(readFileSync(path).subarray(0, 5).toString(), '%PDF-');
+    await fiona.context().close();
+  });
+
+  test('a partner sees only its own agreements and submits a claim', async () => {
+    const coastal = await signIn('coastal');
+    await coastal.getByRole('heading', { name: 'My agreements' }).waitFor();
+    await coastal.getByRole('region', { name: 'Agreement WEB-1' }).waitFor();
+    const text = (await coastal.locator('main').textContent()) ?? '';
+    for (const other of ['DEMO-01-VOLUME', 'DEMO-04-GROWTH', 'DEMO-07-GROUP-BRAND'])
+      assert.ok(!text.includes(other), `another partner's ${other} is not shown`);
+    await shot(coastal, 'portal');
+    const form = coastal.getByRole('form', { name: 'Submit a claim' });
+    await form.getByLabel('Agreement').selectOption('DEMO-02-INCREMENTAL');
+    await form.getByLabel('Period start').fill('2025-01-01');
+    await form.getByLabel('Your reference').fill('COASTAL-CLAIM-1');
+    await form.getByLabel('Amount').fill('100.00');
+    await form.getByRole('button', { name: 'Submit claim' }).click();
+    await coastal.getByText(/Claim \d+ is (approved|partially approved|rejected)/).waitFor();
+    await coastal.getByRole('cell', { name: 'COASTAL-CLAIM-1' }).waitFor();
+    await coastal.context().close();
+  });
+});

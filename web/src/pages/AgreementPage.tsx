@@ -1,0 +1,280 @@
+// One agreement: its terms, where it stands (accrual positions with progress to
+// the next tier), its lifecycle actions for the roles that may take them, its
+// versions, and the explanation of every figure.
+import { useState } from 'react';
+import { Link, useParams } from 'react-router';
+import { api, type Page } from '../api.ts';
+import { Empty, errorText, Loading, Progress, useLoad } from '../components.tsx';
+import { date, money, quantity, rate } from '../format.ts';
+import { useSession } from '../session.tsx';
+
+interface Tier {
+  from: string;
+  rate: string;
+}
+interface Rule {
+  id: string;
+  type: string;
+  basis: string;
+  method: string;
+  payout: string;
+  tiers: Tier[];
+}
+interface Agreement {
+  id: string;
+  name: string;
+  partner?: string;
+  group?: string;
+  currency: string;
+  period: { start: string; end: string };
+  calendar: string;
+  status: string;
+  rules: Rule[];
+  version: number;
+  signOffs: { version: number; signedBy: string; signedAt: string }[];
+}
+export interface Position {
+  agreement: string;
+  rule: string;
+  version: number;
+  periodStart: string;
+  periodEnd: string;
+  currency: string;
+  lineCount: number;
+  amount: string;
+  measure: string;
+  tier: number;
+  rebate: string;
+  outcome: string;
+  nextTierFrom: string | null;
+  nextTierRemaining: string | null;
+  nextTierRate: string | null;
+  basis: string;
+  payout: string;
+  forecastRebate: string;
+  forecastTier: number;
+  accrued: string;
+}
+
+const ACTIONS: { action: string; label: string; from: string[]; allowed: (role: string) => boolean }[] = [
+  {
+    action: 'submit',
+    label: 'Submit for approval',
+    from: ['draft'],
+    allowed: (r) => ['admin', 'commercial', 'sales'].includes(r),
+  },
+  {
+    action: 'approve',
+    label: 'Approve',
+    from: ['submitted'],
+    allowed: (r) => ['admin', 'commercial', 'finance'].includes(r),
+  },
+  {
+    action: 'reject',
+    label: 'Reject',
+    from: ['submitted'],
+    allowed: (r) => ['admin', 'commercial', 'finance'].includes(r),
+  },
+  {
+    action: 'activate',
+    label: 'Activate',
+    from: ['approved'],
+    allowed: (r) => ['admin', 'commercial', 'finance'].includes(r),
+  },
+  {
+    action: 'cancel',
+    label: 'Cancel',
+    from: ['draft', 'submitted', 'approved'],
+    allowed: (r) => ['admin', 'commercial'].includes(r),
+  },
+];
+
+export function PositionsTable({ positions }: { positions: Position[] }) {
+  if (positions.length === 0)
+    return <Empty>No accrual yet: the agreement accrues once it is approved.</Empty>;
+  return (
+    <table>
+      <thead>
+        <tr>
+          <th scope="col">Rule</th>
+          <th scope="col">Period</th>
+          <th scope="col" className="num">
+            Measure
+          </th>
+          <th scope="col" className="num">
+            Earned
+          </th>
+          <th scope="col" className="num">
+            Forecast
+          </th>
+          <th scope="col">Next tier</th>
+        </tr>
+      </thead>
+      <tbody>
+        {positions.map((p) => (
+          <tr key={`${p.rule}/${p.version}/${p.periodStart}`}>
+            <td>
+              {p.rule}
+              {p.version > 1 ? <span className="muted"> v{p.version}</span> : null}
+            </td>
+            <td>
+              {date(p.periodStart)} – {date(p.periodEnd)}
+            </td>
+            <td className="num">
+              {p.basis === 'amount' ? money(p.measure, p.currency) : quantity(p.measure)}
+            </td>
+            <td className="num">{money(p.rebate, p.currency)}</td>
+            <td className="num">{money(p.forecastRebate, p.currency)}</td>
+            <td>
+              {p.nextTierFrom && p.nextTierRemaining && p.nextTierRate ? (
+                <>
+                  <Progress
+                    value={Number(p.measure)}
+                    max={Number(p.nextTierFrom)}
+                    label={`${p.rule} ${p.periodStart}: progress to the next tier`}
+                  />
+                  <span className="muted">
+                    {p.basis === 'amount'
+                      ? money(p.nextTierRemaining, p.currency)
+                      : `${quantity(p.nextTierRemaining)} units`}{' '}
+                    more for {rate(p.nextTierRate, p.payout, p.currency)}
+                  </span>
+                </>
+              ) : (
+                <span className="muted">top tier</span>
+              )}
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+export function AgreementPage() {
+  const { id = '' } = useParams();
+  const { me } = useSession();
+  const agreement = useLoad(() => api<Agreement>('GET', `/agreements/${encodeURIComponent(id)}`), [id]);
+  const positions = useLoad(
+    () => api<Page<Position>>('GET', `/accruals?agreement=${encodeURIComponent(id)}&limit=1000`),
+    [id],
+  );
+  const [message, setMessage] = useState<{ kind: 'ok' | 'error'; text: string }>();
+  const [explanation, setExplanation] = useState<string>();
+  const [comment, setComment] = useState('');
+  if (!agreement.data) return <Loading error={agreement.error} />;
+  const a = agreement.data;
+  const act = async (action: string) => {
+    setMessage(undefined);
+    try {
+      const done = await api<{ status: string }>(
+        'POST',
+        `/agreements/${encodeURIComponent(id)}/transitions`,
+        {
+          action,
+          ...(comment ? { comment } : {}),
+        },
+      );
+      setMessage({ kind: 'ok', text: `The agreement is ${done.status}.` });
+      setComment('');
+      agreement.reload();
+      positions.reload();
+    } catch (e) {
+      setMessage({ kind: 'error', text: errorText(e) });
+    }
+  };
+  const explain = async () => {
+    try {
+      setExplanation(
+        (await api<{ text: string }>('GET', `/agreements/${encodeURIComponent(id)}/explanation`)).text,
+      );
+    } catch (e) {
+      setExplanation(errorText(e));
+    }
+  };
+  const actions = ACTIONS.filter((x) => x.from.includes(a.status) && x.allowed(me.role));
+  return (
+    <>
+      <p>
+        <Link to="/agreements">Agreements</Link>
+      </p>
+      <h1>
+        {a.id} <span className={`status status-${a.status}`}>{a.status}</span>
+      </h1>
+      <p>
+        {a.name} · {a.partner ? `partner ${a.partner}` : `buying group ${a.group}`} · {date(a.period.start)} –{' '}
+        {date(a.period.end)} · {a.calendar === 'none' ? 'one period' : `${a.calendar} periods`} · {a.currency}{' '}
+        · version {a.version}
+      </p>
+      {actions.length > 0 ? (
+        <section className="actions" aria-label="Lifecycle">
+          <label>
+            Comment (optional)
+            <input value={comment} onChange={(e) => setComment(e.target.value)} />
+          </label>
+          {actions.map((x) => (
+            <button type="button" key={x.action} onClick={() => act(x.action)}>
+              {x.label}
+            </button>
+          ))}
+        </section>
+      ) : null}
+      {message ? (
+        <p
+          role={message.kind === 'error' ? 'alert' : 'status'}
+          className={message.kind === 'error' ? 'error' : 'ok'}
+        >
+          {message.text}
+        </p>
+      ) : null}
+      <h2>Rules</h2>
+      {a.rules.map((r) => (
+        <section key={r.id} className="rule">
+          <h3>
+            {r.id}{' '}
+            <span className="muted">
+              ({r.type}, {r.method}, on {r.basis})
+            </span>
+          </h3>
+          <table className="narrow">
+            <thead>
+              <tr>
+                <th scope="col" className="num">
+                  From
+                </th>
+                <th scope="col">Rate</th>
+              </tr>
+            </thead>
+            <tbody>
+              {r.tiers.map((t) => (
+                <tr key={t.from}>
+                  <td className="num">
+                    {r.basis === 'amount' ? money(t.from, a.currency) : quantity(t.from)}
+                  </td>
+                  <td>{rate(t.rate, r.payout, a.currency)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+      ))}
+      <h2>Where it stands</h2>
+      {positions.data ? (
+        <PositionsTable positions={positions.data.items} />
+      ) : (
+        <Loading error={positions.error} />
+      )}
+      {a.signOffs.length > 0 ? (
+        <p className="muted">
+          Signed off by{' '}
+          {a.signOffs.map((s) => `${s.signedBy} (version ${s.version}, ${date(s.signedAt)})`).join(', ')}
+        </p>
+      ) : null}
+      <h2>Explanation</h2>
+      {explanation ? <pre className="explain">{explanation}</pre> : null}
+      <button type="button" onClick={explain}>
+        {explanation ? 'Explain again' : 'Explain every figure'}
+      </button>
+    </>
+  );
+}
