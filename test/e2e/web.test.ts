@@ -179,6 +179,27 @@ describe('the web app in Chromium', { skip: present ? false : 'no Chromium at /u
     await fin.getByRole('status').filter({ hasText: '1 imported' }).waitFor();
     assert.match((await fin.getByRole('status').textContent()) ?? '', /1 rejected of 2 rows/);
     await shot(fin, 'imports');
+
+    // Another system's layout: its columns are chosen for each field, and the currency is given.
+    const erp = ['Line,Day,Customer,Item,Qty,Net', 'ERP-7,2025-02-15,D-1002,PT-100,2,298.00'].join('\n');
+    const erpFile = join(tmpdir(), `web-erp-${process.pid}.csv`);
+    writeFileSync(erpFile, `${erp}\n`);
+    await fin.getByLabel('CSV file').setInputFiles(erpFile);
+    const columns = fin.getByRole('region', { name: 'Column mapping' });
+    for (const [field, column] of [
+      ['id', 'Line'],
+      ['date', 'Day'],
+      ['partner', 'Customer'],
+      ['sku', 'Item'],
+      ['quantity', 'Qty'],
+      ['amount', 'Net'],
+    ])
+      await columns.getByLabel(`Source of ${field}`, { exact: true }).selectOption(`column:${column}`);
+    await columns.getByLabel('Source of currency', { exact: true }).selectOption('value');
+    await columns.getByLabel('Value of currency').fill('USD');
+    await fin.getByRole('button', { name: 'Upload' }).click();
+    await fin.getByRole('status').filter({ hasText: 'web-erp' }).waitFor();
+    assert.match((await fin.getByRole('status').textContent()) ?? '', /1 imported/);
     await fin.goto(`${origin}/agreements/WEB-1`);
     await q1.waitFor();
     assert.notEqual(await q1.textContent(), before, 'the first quarter moved with the new line');

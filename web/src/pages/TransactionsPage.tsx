@@ -25,6 +25,52 @@ interface Refusal {
   details?: { field: string; message: string }[];
 }
 
+/** The canonical fields of each kind (mappings/README.md): required first. */
+const FIELDS: Record<string, { required: string[]; optional: string[] }> = {
+  transactions: {
+    required: ['id', 'date', 'partner', 'sku', 'quantity', 'amount', 'currency'],
+    optional: [
+      'document_type',
+      'invoice_number',
+      'ship_to',
+      'end_customer',
+      'unit_price',
+      'list_price',
+      'cost',
+    ],
+  },
+  partners: { required: ['id', 'name'], optional: ['group', 'region'] },
+  products: { required: ['sku', 'name', 'category'], optional: ['list_price'] },
+};
+/** A field's source: a column of the file, a constant, or nothing. */
+type Source = { column: string } | { value: string } | null;
+
+/** Each field from the column of the same name, when the file has one (any case). */
+function matchColumns(kind: string, header: string[]): Record<string, Source> {
+  const spec = FIELDS[kind]!;
+  return Object.fromEntries(
+    [...spec.required, ...spec.optional].map((f) => {
+      const column = header.find((h) => h.trim().toLowerCase() === f);
+      return [f, column ? { column } : null];
+    }),
+  );
+}
+
+/** The mapping to send, or none when the file already has the canonical columns and nothing else. */
+function mappingOf(kind: string, header: string[], sources: Record<string, Source>): string | undefined {
+  const identity = Object.entries(sources).every(([f, s]) =>
+    s === null ? !header.includes(f) : 'column' in s && s.column === f,
+  );
+  const canonical = new Set([...FIELDS[kind]!.required, ...FIELDS[kind]!.optional]);
+  if (identity && header.every((h) => canonical.has(h))) return undefined;
+  const fields = Object.fromEntries(
+    Object.entries(sources)
+      .filter(([, s]) => s !== null)
+      .map(([f, s]) => [f, 'column' in s! ? s.column : { value: s!.value }]),
+  );
+  return JSON.stringify({ kind, fields });
+}
+
 /** Sends the form with a progress callback (fetch cannot report upload progress). */
 function send(
   form: FormData,
@@ -48,6 +94,7 @@ export function TransactionsPage() {
   const [preview, setPreview] = useState<string[][]>([]);
   const [skipInvalid, setSkipInvalid] = useState(false);
   const [progress, setProgress] = useState<number>();
+  const [sources, setSources] = useState<Record<string, Source>>({});
   const [result, setResult] = useState<Outcome>();
   const [refusal, setRefusal] = useState<Refusal>();
 
@@ -58,14 +105,17 @@ export function TransactionsPage() {
     if (!chosen) return setPreview([]);
     // The first rows as written, split on commas: a look at the layout, not a parse.
     const head = await chosen.slice(0, 64 * 1024).text();
-    setPreview(
-      head
-        .split(/\r?\n/)
-        .filter((l) => l.trim() !== '')
-        .slice(0, 6)
-        .map((l) => l.split(',')),
-    );
+    const rows = head
+      .replace(/^\uFEFF/, '')
+      .split(/\r?\n/)
+      .filter((l) => l.trim() !== '')
+      .slice(0, 6)
+      .map((l) => l.split(',').map((c) => c.trim().replace(/^"(.*)"$/, '$1')));
+    setPreview(rows);
+    setSources(matchColumns(kind, rows[0] ?? []));
   };
+  const header = preview[0] ?? [];
+  const missing = FIELDS[kind]!.required.filter((f) => !sources[f]);
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
@@ -73,6 +123,8 @@ export function TransactionsPage() {
     const form = new FormData();
     form.append('kind', kind);
     form.append('skipInvalid', String(skipInvalid));
+    const mapping = mappingOf(kind, header, sources);
+    if (mapping) form.append('mapping', mapping);
     form.append('file', file, file.name);
     setProgress(0);
     setResult(undefined);
@@ -95,7 +147,13 @@ export function TransactionsPage() {
       <form onSubmit={submit} className="upload" aria-label="Upload a file">
         <label>
           Kind
-          <select value={kind} onChange={(e) => setKind(e.target.value)}>
+          <select
+            value={kind}
+            onChange={(e) => {
+              setKind(e.target.value);
+              setSources(matchColumns(e.target.value, header));
+            }}
+          >
             <option value="transactions">transactions</option>
             <option value="partners">partners</option>
             <option value="products">products</option>
@@ -114,9 +172,12 @@ export function TransactionsPage() {
           <input type="checkbox" checked={skipInvalid} onChange={(e) => setSkipInvalid(e.target.checked)} />{' '}
           Keep the good rows when some are bad
         </label>
-        <button type="submit" disabled={!file || progress !== undefined}>
+        <button type="submit" disabled={!file || progress !== undefined || missing.length > 0}>
           Upload
         </button>
+        {file && missing.length > 0 ? (
+          <p className="error">Choose a column for {missing.join(', ')}.</p>
+        ) : null}
         {progress !== undefined ? (
           <progress max={1} value={progress} aria-label="Upload progress">
             {Math.round(progress * 100)}%
@@ -147,6 +208,66 @@ export function TransactionsPage() {
                   ))}
                 </tr>
               ))}
+            </tbody>
+          </table>
+        </section>
+      ) : null}
+      {preview.length > 0 ? (
+        <section aria-label="Column mapping">
+          <h2>Columns</h2>
+          <p className="muted">Where each field comes from. Columns of the same name are matched already.</p>
+          <table className="narrow">
+            <thead>
+              <tr>
+                <th scope="col">Field</th>
+                <th scope="col">From</th>
+              </tr>
+            </thead>
+            <tbody>
+              {[...FIELDS[kind]!.required, ...FIELDS[kind]!.optional].map((f) => {
+                const source = sources[f] ?? null;
+                const selected =
+                  source === null ? '' : 'column' in source ? `column:${source.column}` : 'value';
+                return (
+                  <tr key={f}>
+                    <td>
+                      {f}
+                      {FIELDS[kind]!.required.includes(f) ? ' *' : ''}
+                    </td>
+                    <td>
+                      <select
+                        aria-label={`Source of ${f}`}
+                        value={selected}
+                        onChange={(e) => {
+                          const v = e.target.value;
+                          const next: Source =
+                            v === ''
+                              ? null
+                              : v === 'value'
+                                ? { value: '' }
+                                : { column: v.slice('column:'.length) };
+                          setSources({ ...sources, [f]: next });
+                        }}
+                      >
+                        <option value="">— not in the file —</option>
+                        {header.map((h) => (
+                          <option key={h} value={`column:${h}`}>
+                            column {h}
+                          </option>
+                        ))}
+                        <option value="value">the same value on every row…</option>
+                      </select>
+                      {source !== null && 'value' in source ? (
+                        <input
+                          aria-label={`Value of ${f}`}
+                          value={source.value}
+                          onChange={(e) => setSources({ ...sources, [f]: { value: e.target.value } })}
+                        />
+                      ) : null}
+                    </td>
+                  </tr>
+                );
+              })}
             </tbody>
           </table>
         </section>
