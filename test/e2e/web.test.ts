@@ -136,13 +136,13 @@ describe('the web app in Chromium', { skip: present ? false : 'no Chromium at /u
     await shot(carla, 'designer');
     await carla.getByRole('button', { name: 'Save and submit for approval' }).click();
     await carla.getByRole('heading', { name: /WEB-1/ }).waitFor();
-    await carla.getByRole('button', { name: 'Approve' }).click();
+    await carla.getByRole('button', { name: 'Approve', exact: true }).click();
     await carla.getByRole('alert').filter({ hasText: 'may not approve it' }).waitFor();
     await carla.context().close();
 
     const cole = await signIn('cole');
     await cole.goto(`${origin}/agreements/WEB-1`);
-    await cole.getByRole('button', { name: 'Approve' }).click();
+    await cole.getByRole('button', { name: 'Approve', exact: true }).click();
     await cole.getByRole('status').filter({ hasText: 'The agreement is approved.' }).waitFor();
     await cole.getByRole('button', { name: 'Activate' }).click();
     await cole.getByRole('status').filter({ hasText: 'The agreement is active.' }).waitFor();
@@ -152,6 +152,28 @@ describe('the web app in Chromium', { skip: present ? false : 'no Chromium at /u
       .waitFor({ timeout: 1 })
       .catch(() => undefined);
     await shot(cole, 'agreement');
+    await cole.context().close();
+  });
+
+  test('an active agreement is amended from a date and approved by another user', async () => {
+    const carla = await signIn('carla');
+    await carla.goto(`${origin}/agreements/WEB-1`);
+    const form = carla.getByRole('form', { name: 'Amend' });
+    await form.getByLabel('In force from').fill('2025-07-01');
+    await form.getByLabel('Tier 1 new rate').fill('1.5');
+    await form.getByLabel('Why').fill('launch support for the second half');
+    await form.getByRole('button', { name: 'Submit amendment' }).click();
+    await carla.getByRole('status').filter({ hasText: 'Version 2 is submitted' }).waitFor();
+    await carla.getByRole('button', { name: 'Approve version 2' }).click();
+    await carla.getByRole('alert').filter({ hasText: 'may not approve it' }).waitFor();
+    await carla.context().close();
+
+    const cole = await signIn('cole');
+    await cole.goto(`${origin}/agreements/WEB-1`);
+    await cole.getByRole('button', { name: 'Approve version 2' }).click();
+    await cole.getByRole('status').filter({ hasText: 'Version 2 is approved.' }).waitFor();
+    // The third quarter is now paid on version 2's tiers.
+    await cole.getByRole('row').filter({ hasText: 'Jul 1, 2025' }).filter({ hasText: 'v2' }).waitFor();
     await cole.context().close();
   });
 
@@ -220,7 +242,11 @@ describe('the web app in Chromium', { skip: present ? false : 'no Chromium at /u
       /prepared/,
     );
     const row = fin.getByRole('row').filter({ hasText: 'WEB-1' });
-    assert.equal(await row.getByRole('button', { name: 'Approve' }).isDisabled(), true, 'not the preparer');
+    assert.equal(
+      await row.getByRole('button', { name: 'Approve', exact: true }).isDisabled(),
+      true,
+      'not the preparer',
+    );
     await fin.context().close();
 
     const fiona = await signIn('fiona');
@@ -228,7 +254,7 @@ describe('the web app in Chromium', { skip: present ? false : 'no Chromium at /u
     await fiona
       .getByRole('row')
       .filter({ hasText: 'WEB-1' })
-      .getByRole('button', { name: 'Approve' })
+      .getByRole('button', { name: 'Approve', exact: true })
       .click();
     await fiona.getByRole('status').filter({ hasText: 'is approved' }).waitFor();
     await fiona.getByRole('row').filter({ hasText: 'WEB-1' }).getByRole('button', { name: 'Post' }).click();

@@ -1,12 +1,12 @@
 // One agreement: its terms, where it stands (accrual positions with progress to
 // the next tier), its lifecycle actions for the roles that may take them, its
 // versions, and the explanation of every figure.
-import { useState } from 'react';
+import { type FormEvent, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { api, type Page } from '../api.ts';
 import { Empty, errorText, Loading, Progress, useLoad } from '../components.tsx';
 import { date, money, quantity, rate } from '../format.ts';
-import { useSession } from '../session.tsx';
+import { can, useSession } from '../session.tsx';
 
 interface Tier {
   from: string;
@@ -162,6 +162,10 @@ export function AgreementPage() {
   const [message, setMessage] = useState<{ kind: 'ok' | 'error'; text: string }>();
   const [explanation, setExplanation] = useState<string>();
   const [comment, setComment] = useState('');
+  const versions = useLoad(
+    () => api<{ items: Version[] }>('GET', `/agreements/${encodeURIComponent(id)}/versions`),
+    [id],
+  );
   if (!agreement.data) return <Loading error={agreement.error} />;
   const a = agreement.data;
   const act = async (action: string) => {
@@ -270,11 +274,204 @@ export function AgreementPage() {
           {a.signOffs.map((s) => `${s.signedBy} (version ${s.version}, ${date(s.signedAt)})`).join(', ')}
         </p>
       ) : null}
+      <h2>Versions</h2>
+      {versions.data ? (
+        <VersionsTable
+          versions={versions.data.items}
+          agreementId={a.id}
+          onChange={(text, kind) => {
+            setMessage({ kind, text });
+            agreement.reload();
+            versions.reload();
+            positions.reload();
+          }}
+        />
+      ) : (
+        <Loading error={versions.error} />
+      )}
+      {can.writeAgreements(me) && ['approved', 'active'].includes(a.status) ? (
+        <AmendForm
+          agreement={a}
+          onDone={(text, kind) => {
+            setMessage({ kind, text });
+            versions.reload();
+          }}
+        />
+      ) : null}
       <h2>Explanation</h2>
       {explanation ? <pre className="explain">{explanation}</pre> : null}
       <button type="button" onClick={explain}>
         {explanation ? 'Explain again' : 'Explain every figure'}
       </button>
     </>
+  );
+}
+
+interface Version {
+  version: number;
+  status: string;
+  effectiveFrom: string;
+  createdBy: string;
+  decidedBy: string | null;
+  comment: string | null;
+}
+
+function VersionsTable({
+  versions,
+  agreementId,
+  onChange,
+}: {
+  versions: Version[];
+  agreementId: string;
+  onChange: (text: string, kind: 'ok' | 'error') => void;
+}) {
+  const { me } = useSession();
+  const decide = async (version: number, action: 'approve' | 'reject') => {
+    try {
+      const v = await api<Version>(
+        'POST',
+        `/agreements/${encodeURIComponent(agreementId)}/amendments/${version}/transitions`,
+        {
+          action,
+        },
+      );
+      onChange(`Version ${v.version} is ${v.status}.`, 'ok');
+    } catch (e) {
+      onChange(errorText(e), 'error');
+    }
+  };
+  return (
+    <table>
+      <thead>
+        <tr>
+          <th scope="col">Version</th>
+          <th scope="col">In force from</th>
+          <th scope="col">Written by</th>
+          <th scope="col">Status</th>
+          <th scope="col">Decision</th>
+        </tr>
+      </thead>
+      <tbody>
+        {versions.map((v) => (
+          <tr key={v.version}>
+            <td>{v.version}</td>
+            <td>{date(v.effectiveFrom)}</td>
+            <td>
+              {v.createdBy}
+              {v.comment ? <div className="muted">{v.comment}</div> : null}
+            </td>
+            <td>
+              <span className={`status status-${v.status}`}>{v.status}</span>
+            </td>
+            <td>
+              {v.version > 1 && v.status === 'submitted' && can.decide(me) ? (
+                <>
+                  <button type="button" onClick={() => decide(v.version, 'approve')}>
+                    Approve version {v.version}
+                  </button>{' '}
+                  <button type="button" onClick={() => decide(v.version, 'reject')}>
+                    Reject
+                  </button>
+                </>
+              ) : (
+                (v.decidedBy ?? '')
+              )}
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/** Amends one rule's tiers from a date: a new version, approved by someone else before it counts. */
+function AmendForm({
+  agreement,
+  onDone,
+}: {
+  agreement: Agreement;
+  onDone: (text: string, kind: 'ok' | 'error') => void;
+}) {
+  const [ruleId, setRuleId] = useState(agreement.rules[0]?.id ?? '');
+  const rule = agreement.rules.find((r) => r.id === ruleId) ?? agreement.rules[0]!;
+  const [tiers, setTiers] = useState<Tier[]>(rule.tiers.map((t) => ({ ...t })));
+  const [effectiveFrom, setEffectiveFrom] = useState(agreement.period.start);
+  const [comment, setComment] = useState('');
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    try {
+      const rules = agreement.rules.map((r) => (r.id === rule.id ? { ...r, tiers } : r));
+      const v = await api<Version>('POST', `/agreements/${encodeURIComponent(agreement.id)}/amendments`, {
+        effectiveFrom,
+        rules,
+        ...(comment ? { comment } : {}),
+      });
+      onDone(
+        `Version ${v.version} is submitted: it counts from ${effectiveFrom} once another user approves it.`,
+        'ok',
+      );
+    } catch (e) {
+      onDone(errorText(e), 'error');
+    }
+  };
+  return (
+    <form className="designer" onSubmit={submit} aria-label="Amend">
+      <fieldset>
+        <legend>Amend the terms</legend>
+        <label>
+          Rule
+          <select
+            value={rule.id}
+            onChange={(e) => {
+              setRuleId(e.target.value);
+              setTiers(
+                (agreement.rules.find((r) => r.id === e.target.value)?.tiers ?? []).map((t) => ({ ...t })),
+              );
+            }}
+          >
+            {agreement.rules.map((r) => (
+              <option key={r.id}>{r.id}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          In force from
+          <input
+            type="date"
+            value={effectiveFrom}
+            onChange={(e) => setEffectiveFrom(e.target.value)}
+            required
+          />
+        </label>
+        <label>
+          Why
+          <input value={comment} onChange={(e) => setComment(e.target.value)} />
+        </label>
+        {tiers.map((t, i) => (
+          // biome-ignore lint/suspicious/noArrayIndexKey: tiers are edited in place by position
+          <span key={i} className="toolbar">
+            <label>
+              Tier {i + 1} from
+              <input
+                value={t.from}
+                onChange={(e) =>
+                  setTiers(tiers.map((x, j) => (j === i ? { ...x, from: e.target.value } : x)))
+                }
+              />
+            </label>
+            <label>
+              Tier {i + 1} new rate
+              <input
+                value={t.rate}
+                onChange={(e) =>
+                  setTiers(tiers.map((x, j) => (j === i ? { ...x, rate: e.target.value } : x)))
+                }
+              />
+            </label>
+          </span>
+        ))}
+        <button type="submit">Submit amendment</button>
+      </fieldset>
+    </form>
   );
 }
