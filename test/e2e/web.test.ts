@@ -270,7 +270,7 @@ describe('the web app in Chromium', { skip: present ? false : 'no Chromium at /u
     await fiona.context().close();
   });
 
-  test('a partner sees only its own agreements and submits a claim', async () => {
+  test('a partner sees only its own agreements, submits a claim and disputes it; finance resolves it', async () => {
     const coastal = await signIn('coastal');
     await coastal.getByRole('heading', { name: 'My agreements' }).waitFor();
     await coastal.getByRole('region', { name: 'Agreement WEB-1' }).waitFor();
@@ -282,10 +282,29 @@ describe('the web app in Chromium', { skip: present ? false : 'no Chromium at /u
     await form.getByLabel('Agreement').selectOption('DEMO-02-INCREMENTAL');
     await form.getByLabel('Period start').fill('2025-01-01');
     await form.getByLabel('Your reference').fill('COASTAL-CLAIM-1');
-    await form.getByLabel('Amount').fill('100.00');
+    await form.getByLabel('Amount').fill('5000.00');
     await form.getByRole('button', { name: 'Submit claim' }).click();
-    await coastal.getByText(/Claim \d+ is (approved|partially approved|rejected)/).waitFor();
-    await coastal.getByRole('cell', { name: 'COASTAL-CLAIM-1' }).waitFor();
+    await coastal.getByText(/Claim \d+ is partially approved/).waitFor();
+    const id = /Claim (\d+)/.exec(
+      (await coastal.getByText(/Claim \d+ is partially approved/).textContent()) ?? '',
+    )![1]!;
+    await coastal.getByRole('button', { name: id, exact: true }).click();
+    const thread = coastal.getByRole('region', { name: `Claim ${id}` });
+    await thread.getByLabel('Comment').fill('Our December credit notes are missing from your figures.');
+    await thread.getByRole('button', { name: 'Dispute with this comment' }).click();
+    await thread.getByText('(disputed, missing lines)').waitFor();
+    await thread.getByText('Our December credit notes are missing').waitFor();
     await coastal.context().close();
+
+    const fin = await signIn('fin');
+    await nav(fin, 'Claims');
+    const row = fin.getByRole('row').filter({ hasText: 'COASTAL-CLAIM-1' });
+    await row.getByRole('button', { name: 'Uphold' }).click();
+    await fin
+      .getByRole('status')
+      .filter({ hasText: `Claim ${id} is partially approved` })
+      .waitFor();
+    await shot(fin, 'claims');
+    await fin.context().close();
   });
 });

@@ -26,54 +26,160 @@ export interface Claim {
 export function ClaimsTable({
   claims,
   actions,
+  onChange,
 }: {
   claims: Claim[];
   actions?: (c: Claim) => React.ReactNode;
+  onChange?: () => void;
 }) {
+  const [open, setOpen] = useState<string>();
   return (
-    <table>
-      <thead>
-        <tr>
-          <th scope="col">#</th>
-          <th scope="col">Partner</th>
-          <th scope="col">Agreement</th>
-          <th scope="col">Reference</th>
-          <th scope="col" className="num">
-            Claimed
-          </th>
-          <th scope="col" className="num">
-            Approved
-          </th>
-          <th scope="col">Status</th>
-          {actions ? <th scope="col">Actions</th> : null}
-        </tr>
-      </thead>
-      <tbody>
-        {claims.map((c) => (
-          <tr key={c.id}>
-            <td>{c.id}</td>
-            <td>{c.partnerId}</td>
-            <td>
-              {c.agreementId ?? 'unmatched'}{' '}
-              {c.periodStart ? <span className="muted">from {c.periodStart}</span> : null}
-            </td>
-            <td>
-              {c.reference} {c.source === 'deduction' ? <span className="muted">(deduction)</span> : null}
-            </td>
-            <td className="num">{money(c.claimed, c.currency)}</td>
-            <td className="num">{money(c.approved, c.currency)}</td>
-            <td>
-              <span className={`status status-${c.status}`}>{c.status.replace('_', ' ')}</span>
-              <div className="muted">
-                {c.reasonCode.replaceAll('_', ' ')}
-                {c.settlement ? ` · settlement ${c.settlement.id} ${c.settlement.status}` : ''}
-              </div>
-            </td>
-            {actions ? <td>{actions(c)}</td> : null}
+    <>
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">#</th>
+            <th scope="col">Partner</th>
+            <th scope="col">Agreement</th>
+            <th scope="col">Reference</th>
+            <th scope="col" className="num">
+              Claimed
+            </th>
+            <th scope="col" className="num">
+              Approved
+            </th>
+            <th scope="col">Status</th>
+            {actions ? <th scope="col">Actions</th> : null}
           </tr>
+        </thead>
+        <tbody>
+          {claims.map((c) => (
+            <tr key={c.id}>
+              <td>
+                <button
+                  type="button"
+                  className="link"
+                  aria-expanded={open === c.id}
+                  onClick={() => setOpen(open === c.id ? undefined : c.id)}
+                >
+                  {c.id}
+                </button>
+              </td>
+              <td>{c.partnerId}</td>
+              <td>
+                {c.agreementId ?? 'unmatched'}{' '}
+                {c.periodStart ? <span className="muted">from {c.periodStart}</span> : null}
+              </td>
+              <td>
+                {c.reference} {c.source === 'deduction' ? <span className="muted">(deduction)</span> : null}
+              </td>
+              <td className="num">{money(c.claimed, c.currency)}</td>
+              <td className="num">{money(c.approved, c.currency)}</td>
+              <td>
+                <span className={`status status-${c.status}`}>{c.status.replace('_', ' ')}</span>
+                <div className="muted">
+                  {c.reasonCode.replaceAll('_', ' ')}
+                  {c.settlement ? ` · settlement ${c.settlement.id} ${c.settlement.status}` : ''}
+                </div>
+              </td>
+              {actions ? <td>{actions(c)}</td> : null}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {open ? <ClaimThread id={open} onChange={onChange} /> : null}
+    </>
+  );
+}
+
+interface ClaimWithComments extends Claim {
+  comments: { author: string; at: string; text: string }[];
+}
+
+/** One claim's comment thread; its partner (or finance) disputes an outcome from here. */
+export function ClaimThread({ id, onChange }: { id: string; onChange?: (() => void) | undefined }) {
+  const { me } = useSession();
+  const claim = useLoad(() => api<ClaimWithComments>('GET', `/claims/${id}`), [id]);
+  const [text, setText] = useState('');
+  const [reason, setReason] = useState('missing_lines');
+  const [error, setError] = useState<string>();
+  if (!claim.data) return <Loading error={claim.error} />;
+  const c = claim.data;
+  const send = async (work: () => Promise<unknown>) => {
+    setError(undefined);
+    try {
+      await work();
+      setText('');
+      claim.reload();
+      onChange?.();
+    } catch (e) {
+      setError(errorText(e));
+    }
+  };
+  const disputable =
+    ['partially_approved', 'rejected'].includes(c.status) && (me.role === 'partner' || can.finance(me));
+  return (
+    <section className="card wide" aria-label={`Claim ${c.id}`}>
+      <h3>
+        Claim {c.id}: {c.reference}
+      </h3>
+      <p>
+        Claimed {money(c.claimed, c.currency)}; {money(c.due, c.currency)} was due;{' '}
+        {money(c.approved, c.currency)} approved ({c.status.replace('_', ' ')},{' '}
+        {c.reasonCode.replaceAll('_', ' ')}).
+      </p>
+      <ol className="thread">
+        {c.comments.map((m) => (
+          <li key={`${m.at}${m.author}`}>
+            <strong>{m.author}</strong> <span className="muted">{m.at.slice(0, 16).replace('T', ' ')}</span>
+            <p>{m.text}</p>
+          </li>
         ))}
-      </tbody>
-    </table>
+      </ol>
+      <label>
+        Comment
+        <textarea value={text} onChange={(e) => setText(e.target.value)} rows={2} />
+      </label>
+      <div className="toolbar">
+        {me.role !== 'auditor' ? (
+          <button
+            type="button"
+            disabled={!text.trim()}
+            onClick={() => send(() => api('POST', `/claims/${c.id}/comments`, { text }))}
+          >
+            Add comment
+          </button>
+        ) : null}
+        {disputable ? (
+          <>
+            <label>
+              Reason
+              <select value={reason} onChange={(e) => setReason(e.target.value)}>
+                <option value="missing_lines">missing lines</option>
+                <option value="pricing">pricing</option>
+                <option value="tier_or_rate">tier or rate</option>
+                <option value="returns">returns</option>
+                <option value="other">other</option>
+              </select>
+            </label>
+            <button
+              type="button"
+              disabled={!text.trim()}
+              onClick={() =>
+                send(() => api('POST', `/claims/${c.id}/dispute`, { reasonCode: reason, comment: text }))
+              }
+            >
+              Dispute with this comment
+            </button>
+          </>
+        ) : null}
+      </div>
+      {error ? (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      ) : null}
+    </section>
   );
 }
 
@@ -113,6 +219,7 @@ export function ClaimsPage() {
       ) : (
         <ClaimsTable
           claims={list.data.items}
+          onChange={list.reload}
           actions={(c) =>
             can.finance(me) ? (
               <>

@@ -191,7 +191,7 @@ export function PortalPage() {
         ) : claims.data.items.length === 0 ? (
           <Empty>No claims yet.</Empty>
         ) : (
-          <ClaimsTable claims={claims.data.items} />
+          <ClaimsTable claims={claims.data.items} onChange={claims.reload} />
         )}
       </section>
     </>
