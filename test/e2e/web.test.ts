@@ -101,11 +101,11 @@ describe('the web app in Chromium', { skip: present ? false : 'no Chromium at /u
     await context.close();
 
     const expected: Record<string, string[]> = {
-      ada: ['Dashboard', 'Agreements', 'Partners', 'Imports', 'Settlements', 'Claims', 'Audit'],
+      ada: ['Dashboard', 'Agreements', 'Partners', 'Imports', 'Ledger', 'Settlements', 'Claims', 'Audit'],
       carla: ['Dashboard', 'Agreements', 'Partners', 'Imports', 'Settlements', 'Claims'],
       sam: ['Dashboard', 'Agreements', 'Partners', 'Settlements', 'Claims'],
-      fin: ['Dashboard', 'Agreements', 'Partners', 'Imports', 'Settlements', 'Claims'],
-      aud: ['Dashboard', 'Agreements', 'Partners', 'Settlements', 'Claims', 'Audit'],
+      fin: ['Dashboard', 'Agreements', 'Partners', 'Imports', 'Ledger', 'Settlements', 'Claims'],
+      aud: ['Dashboard', 'Agreements', 'Partners', 'Ledger', 'Settlements', 'Claims', 'Audit'],
       coastal: ['My agreements'],
     };
     for (const [user, links] of Object.entries(expected)) {
@@ -228,8 +228,22 @@ describe('the web app in Chromium', { skip: present ? false : 'no Chromium at /u
     await fin.context().close();
   });
 
-  test('finance prepares, another approves, and posts a settlement; the credit memo downloads', async () => {
+  test('finance previews and posts a month of accruals; prepares, another approves, and posts a settlement; the credit memo downloads', async () => {
     const fin = await signIn('fin');
+    await nav(fin, 'Ledger');
+    await fin.getByLabel('Month').fill('2025-03');
+    await fin.getByRole('button', { name: 'Preview (dry run)' }).click();
+    await fin
+      .getByRole('status', { name: 'Posting' })
+      .filter({ hasText: 'Dry run, nothing written for 2025-03' })
+      .waitFor();
+    await fin.getByRole('button', { name: 'Post', exact: true }).click();
+    await fin
+      .getByRole('status', { name: 'Posting' })
+      .filter({ hasText: /Posting \d+ for 2025-03/ })
+      .waitFor();
+    await fin.getByRole('cell', { name: '2025-03', exact: true }).waitFor();
+    await shot(fin, 'ledger');
     await nav(fin, 'Settlements');
     const form = fin.getByRole('form', { name: 'Prepare a settlement' });
     await form.getByLabel('Agreement').fill('WEB-1');

@@ -10,6 +10,7 @@ import { AuditPage } from './pages/AuditPage.tsx';
 import { ClaimsPage } from './pages/ClaimsPage.tsx';
 import { DashboardPage } from './pages/DashboardPage.tsx';
 import { DesignerPage } from './pages/DesignerPage.tsx';
+import { LedgerPage } from './pages/LedgerPage.tsx';
 import { PartnersPage } from './pages/PartnersPage.tsx';
 import { PortalPage } from './pages/PortalPage.tsx';
 import { SettlementsPage } from './pages/SettlementsPage.tsx';
@@ -48,6 +49,7 @@ export function App() {
               {can.importLines(me) || can.writeAgreements(me) ? (
                 <NavLink to="/transactions">Imports</NavLink>
               ) : null}
+              {can.readLedger(me) ? <NavLink to="/ledger">Ledger</NavLink> : null}
               <NavLink to="/settlements">Settlements</NavLink>
               <NavLink to="/claims">Claims</NavLink>
               {can.audit(me) ? <NavLink to="/audit">Audit</NavLink> : null}
@@ -76,6 +78,7 @@ export function App() {
             <Route path="/partners" element={<PartnersPage />} />
             <Route path="/transactions" element={<TransactionsPage />} />
             <Route path="/settlements" element={<SettlementsPage />} />
+            <Route path="/ledger" element={<LedgerPage />} />
             <Route path="/claims" element={<ClaimsPage />} />
             <Route path="/audit" element={<AuditPage />} />
             <Route path="*" element={<Navigate to="/" replace />} />
