@@ -70,11 +70,13 @@ for (const target of storeTargets()) {
         sku: 'PT-100',
         version: '2',
         purpose: 'rebate_expense',
+        attachment: '1',
       };
       const unknown: Record<string, string> = {
         id: numbered ? '999999' : 'NO-SUCH-ID',
         sku: 'NO-SUCH-ID',
         version: '99',
+        attachment: '999999',
       };
       return path
         .replace('/api/v1', '')

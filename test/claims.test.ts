@@ -255,5 +255,45 @@ for (const target of storeTargets()) {
         [422, ['toleranceAbsolute', 'tolerancePercent']],
       );
     });
+
+    test('evidence attached to a claim: kept, listed, downloaded as sent; another partner sees none of it', async () => {
+      const attach = async (user: string, text: string, name = 'proof.txt') => {
+        const form = new FormData();
+        form.append('file', new Blob([text], { type: 'text/plain' }), name);
+        const response = await fetch(`${server.origin}/api/v1/claims/${ids.c3}/attachments`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${server.tokens[user]}` },
+          body: form,
+        });
+        return {
+          status: response.status,
+          body: (await response.json()) as { id: string; sha256: string; size: number; code?: string },
+        };
+      };
+      const attached = await attach('delta', 'invoice 5521, credited in full on 2025-03-02');
+      assert.equal(attached.status, 201);
+      assert.equal(attached.body.size, 44);
+      const listed = (await call('delta', 'GET', `/claims/${ids.c3}/attachments`)).body.items;
+      assert.deepEqual(
+        listed.map((a: { fileName: string; uploadedBy: string }) => `${a.fileName} by ${a.uploadedBy}`),
+        ['proof.txt by delta'],
+      );
+      const download = await fetch(
+        `${server.origin}/api/v1/claims/${ids.c3}/attachments/${attached.body.id}`,
+        {
+          headers: { authorization: `Bearer ${server.tokens.fin}` },
+        },
+      );
+      assert.equal(await download.text(), 'invoice 5521, credited in full on 2025-03-02');
+      assert.equal((await attach('d1002', 'not mine')).status, 404);
+      assert.equal((await call('d1002', 'GET', `/claims/${ids.c3}/attachments`)).status, 404);
+      const large = await attach('delta', 'x'.repeat(10 * 1024 * 1024 + 1), 'large.bin');
+      assert.deepEqual([large.status, large.body.code], [413, 'body_too_large']);
+      assert.equal(
+        (await call('delta', 'GET', `/claims/${ids.c3}/attachments`)).body.items.length,
+        1,
+        'nothing of it kept',
+      );
+    });
   });
 }

@@ -84,7 +84,11 @@ for (const target of storeTargets()) {
     test('roles: finance imports lines, the commercial team master data, others nothing', async () => {
       const lines = { name: 'april.csv', text: csv('UP-9,2025-04-01,D-1002,PT-100,1,149.00,USD') };
       assert.equal((await upload('sam', { kind: 'transactions' }, lines)).status, 403);
-      assert.equal((await upload('d1002', { kind: 'transactions' }, lines)).status, 403);
+      assert.equal(
+        (await upload('d1002', { kind: 'products' }, lines)).status,
+        403,
+        'a partner sends sales, not products',
+      );
       assert.equal((await upload('carla', { kind: 'transactions' }, lines)).status, 403);
       assert.equal(await stored(), 3, 'nothing was recorded by the refused uploads');
       const products = await upload(
@@ -153,6 +157,28 @@ for (const target of storeTargets()) {
       assert.equal(one.body.fileName, 'may.csv');
       assert.equal((await call('sam', '/imports/999999')).status, 404);
       assert.equal((await call('d1002', '/imports')).status, 403);
+    });
+
+    test("a partner's sales report: its own lines only, kept apart by their ids", async () => {
+      const report = {
+        name: 'coastal-sales.csv',
+        text: csv('SR-1,2025-06-02,D-1002,PT-100,3,447.00,USD', 'SR-2,2025-06-03,D-1001,PT-100,1,149.00,USD'),
+      };
+      const refused = await upload('d1002', { kind: 'transactions' }, report);
+      assert.equal(refused.status, 422);
+      assert.deepEqual(
+        refused.body.details.map((d: { field: string; code: string }) => `${d.field} ${d.code}`),
+        ['line 3.partner unknown_partner'],
+        "another partner's line is refused as unknown",
+      );
+      const kept = await upload('d1002', { kind: 'transactions', skipInvalid: 'true' }, report);
+      assert.deepEqual([kept.status, kept.body.imported, kept.body.rejected], [201, 1, 1]);
+      const stored = await server.store.db
+        .selectFrom('transactions')
+        .select(['id', 'partner_id'])
+        .where('id', 'like', '%SR-%')
+        .execute();
+      assert.deepEqual(stored, [{ id: 'D-1002:SR-1', partner_id: 'D-1002' }]);
     });
   });
 }

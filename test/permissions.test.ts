@@ -37,7 +37,7 @@ type Expect = Partial<Record<UserRole, number>> & { others: number };
 interface Probe {
   path: string;
   body?: unknown;
-  upload?: { kind: string; csv: string };
+  upload?: { fields: Record<string, string>; name: string; text: string };
   expect: Expect;
 }
 
@@ -50,7 +50,13 @@ const only = (
 ) => ({ ...Object.fromEntries(roles.map((r) => [r, ok])), others, ...overrides }) as Expect;
 const everyone = (ok: number) => ({ others: ok });
 
-function probes(line: string, importId: string, settlement: string, claim: string): Record<string, Probe> {
+function probes(
+  line: string,
+  importId: string,
+  settlement: string,
+  claim: string,
+  attachment: string,
+): Record<string, Probe> {
   const a = `/agreements/${AGREEMENT}`;
   return {
     'GET /api/v1/me': { path: '/me', expect: everyone(200) },
@@ -162,10 +168,12 @@ function probes(line: string, importId: string, settlement: string, claim: strin
     'POST /api/v1/imports': {
       path: '/imports',
       upload: {
-        kind: 'transactions',
-        csv: 'id,date,partner,sku,quantity,amount,currency\nPROBE-2,2025-02-30,D-1002,PT-100,1,1,USD\n',
+        fields: { kind: 'transactions' },
+        name: 'probe.csv',
+        text: 'id,date,partner,sku,quantity,amount,currency\nPROBE-2,2025-02-30,D-1002,PT-100,1,1,USD\n',
       },
-      expect: only(['admin', 'finance'], 422),
+      // A partner user sends its own sales reports.
+      expect: only(['admin', 'finance', 'partner'], 422),
     },
     'POST /api/v1/accrual-postings': {
       path: '/accrual-postings',
@@ -218,6 +226,16 @@ function probes(line: string, importId: string, settlement: string, claim: strin
       expect: only(['admin', 'finance', 'sales', 'partner'], 201),
     },
     'GET /api/v1/claims': { path: '/claims', expect: everyone(200) },
+    'POST /api/v1/claims/{id}/attachments': {
+      path: `/claims/${claim}/attachments`,
+      upload: { fields: {}, name: 'proof.txt', text: 'proof of sale' },
+      expect: only(['auditor'], 403, 201),
+    },
+    'GET /api/v1/claims/{id}/attachments': { path: `/claims/${claim}/attachments`, expect: everyone(200) },
+    'GET /api/v1/claims/{id}/attachments/{attachment}': {
+      path: `/claims/${claim}/attachments/${attachment}`,
+      expect: everyone(200),
+    },
     'GET /api/v1/claims/{id}': { path: `/claims/${claim}`, expect: everyone(200) },
     'POST /api/v1/claims/{id}/comments': {
       path: `/claims/${claim}/comments`,
@@ -297,7 +315,13 @@ for (const target of storeTargets()) {
     );
     const { call, tokens } = server;
     /** Settlements prepared by a finance user outside the table: of the partner user's agreement, and of another's. */
-    const settlements: { own?: string; other?: string; claim?: string; otherClaim?: string } = {};
+    const settlements: {
+      own?: string;
+      other?: string;
+      claim?: string;
+      otherClaim?: string;
+      attachment?: string;
+    } = {};
     before(async () => {
       Object.assign(tokens, await usersWithTokens(server.store, { fran: { role: 'finance' } }));
       for (const [key, agreement, rule] of [
@@ -329,6 +353,13 @@ for (const target of storeTargets()) {
         assert.equal(made.status, 201, JSON.stringify(made.body));
         settlements[key] = made.body.id;
       }
+      const attached = await upload('fran', `/claims/${settlements.claim}/attachments`, {
+        fields: {},
+        name: 'proof.txt',
+        text: 'proof of sale',
+      });
+      assert.equal(attached.status, 201, JSON.stringify(attached.body));
+      settlements.attachment = attached.body.id;
     });
 
     test('each role gets what the table says, on every route of the OpenAPI document', async () => {
@@ -345,7 +376,13 @@ for (const target of storeTargets()) {
       ).id;
       const importId = (await server.store.db.selectFrom('imports').select('id').executeTakeFirstOrThrow())
         .id;
-      const table = probes(line, String(importId), settlements.own!, settlements.claim!);
+      const table = probes(
+        line,
+        String(importId),
+        settlements.own!,
+        settlements.claim!,
+        settlements.attachment!,
+      );
       assert.deepEqual(
         [...routes].sort(),
         Object.keys(table).sort(),
@@ -367,7 +404,7 @@ for (const target of storeTargets()) {
             user = `${user}-spare`;
           }
           const answer = probe.upload
-            ? await upload(user, probe.upload)
+            ? await upload(user, probe.path, probe.upload)
             : await call(user, method, probe.path, probe.body);
           const expected = probe.expect[role] ?? probe.expect.others;
           seen.push(
@@ -447,11 +484,15 @@ for (const target of storeTargets()) {
       }
     });
 
-    async function upload(user: string, file: { kind: string; csv: string }): Promise<Answer> {
+    async function upload(
+      user: string,
+      path: string,
+      file: { fields: Record<string, string>; name: string; text: string },
+    ): Promise<Answer> {
       const form = new FormData();
-      form.append('kind', file.kind);
-      form.append('file', new Blob([file.csv], { type: 'text/csv' }), 'probe.csv');
-      const response = await fetch(`${server.origin}/api/v1/imports`, {
+      for (const [name, value] of Object.entries(file.fields)) form.append(name, value);
+      form.append('file', new Blob([file.text], { type: 'text/plain' }), file.name);
+      const response = await fetch(`${server.origin}/api/v1${path}`, {
         method: 'POST',
         headers: { authorization: `Bearer ${tokens[user]}` },
         body: form,

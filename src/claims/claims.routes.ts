@@ -1,8 +1,11 @@
 // Claims over HTTP: partners (and internal users on their behalf) submit claims
 // one at a time or as a CSV file; finance records deductions, resolves disputes
 // and pays approved claims through settlements; the tolerance is finance's.
+import { createHash } from 'node:crypto';
+import { basename } from 'node:path';
+import multipart from '@fastify/multipart';
 import { parse as parseCsv } from 'csv-parse/sync';
-import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { FastifyPluginAsyncZod, ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requireVisibleAgreement } from '../agreements/amendments.routes.ts';
 import { appendAudit } from '../audit/audit.service.ts';
@@ -11,6 +14,7 @@ import { errorBody, pageOf, pageQuery } from '../server/lists.ts';
 import { isIsoDate } from '../shared/dates.ts';
 import { Decimal } from '../shared/decimal.ts';
 import type { Problem } from '../shared/errors.ts';
+import { CLAIM_ATTACHMENT_BYTES_MAX } from '../shared/limits.ts';
 import type { Store } from '../store/database.ts';
 import type { PartnerScope } from '../users/access.ts';
 import { requireRole } from '../users/users.routes.ts';
@@ -61,6 +65,36 @@ const claimBody = z.object({
     .object({ id: z.string(), status: z.string(), documentNumber: z.string().nullable() })
     .nullable(),
 });
+const attachmentBody = z.object({
+  id: z.string(),
+  fileName: z.string(),
+  contentType: z.string(),
+  size: z.number().int(),
+  sha256: z.string(),
+  uploadedBy: z.string(),
+  uploadedAt: z.string(),
+});
+
+function attachmentJson(r: {
+  id: string;
+  file_name: string;
+  content_type: string;
+  size: number;
+  sha256: string;
+  uploaded_by: string;
+  uploaded_at: string;
+}) {
+  return {
+    id: String(r.id),
+    fileName: r.file_name,
+    contentType: r.content_type,
+    size: r.size,
+    sha256: r.sha256,
+    uploadedBy: r.uploaded_by,
+    uploadedAt: new Date(r.uploaded_at).toISOString(),
+  };
+}
+
 const newClaim = {
   agreement: z.string().min(1).max(100),
   rule: z.string().min(1).max(100).optional(),
@@ -477,6 +511,133 @@ export function claimRoutes(store: Store): FastifyPluginAsyncZod {
           });
           return request.body;
         });
+      },
+    );
+
+    // Uploads are read by their handler (multipart), in a scope of their own.
+    await app.register(async (scope) => {
+      const files = scope.withTypeProvider<ZodTypeProvider>();
+      await files.register(multipart, {
+        limits: { fileSize: CLAIM_ATTACHMENT_BYTES_MAX, files: 1, fields: 0 },
+      });
+      files.post(
+        '/claims/:id/attachments',
+        {
+          bodyLimit: CLAIM_ATTACHMENT_BYTES_MAX + 64 * 1024,
+          schema: {
+            tags: ['claims'],
+            summary: 'Attach evidence to a claim (multipart/form-data, one `file`, up to 10 MiB)',
+            consumes: ['multipart/form-data'],
+            params,
+            response: {
+              201: attachmentBody,
+              400: errorBody,
+              403: errorBody,
+              404: errorBody,
+              413: errorBody,
+              415: errorBody,
+            },
+          },
+        },
+        async (request, reply) => {
+          const user = request.user!;
+          const claim = visible(
+            await readClaim(store.db, request.params.id),
+            request.scope,
+            request.params.id,
+          );
+          if (user.role === 'auditor')
+            throw new HttpError(403, 'forbidden', 'auditors read claims; they do not add to them');
+          if (!request.isMultipart())
+            throw new HttpError(415, 'unsupported_media_type', 'send the file as multipart/form-data');
+          const part = await request.file();
+          if (!part || part.fieldname !== 'file')
+            throw new HttpError(400, 'invalid_request', 'file: attach the evidence as "file"', [
+              { field: 'file', code: 'missing_value', message: 'attach the evidence as "file"' },
+            ]);
+          const content = await part.toBuffer().catch((error: unknown) => {
+            if ((error as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE')
+              throw new HttpError(
+                413,
+                'body_too_large',
+                `file: larger than ${CLAIM_ATTACHMENT_BYTES_MAX} bytes`,
+              );
+            throw error;
+          });
+          const saved = await store.db.transaction().execute(async (trx) => {
+            const row = await trx
+              .insertInto('claim_attachments')
+              .values({
+                claim_id: claim.id,
+                file_name: basename(part.filename || 'evidence'),
+                content_type: part.mimetype || 'application/octet-stream',
+                size: content.length,
+                sha256: createHash('sha256').update(content).digest('hex'),
+                content,
+                uploaded_by: user.username,
+              })
+              .returning(['id', 'file_name', 'content_type', 'size', 'sha256', 'uploaded_by', 'uploaded_at'])
+              .executeTakeFirstOrThrow();
+            await appendAudit(trx, {
+              actor: user.username,
+              action: 'claim.attach',
+              entity: 'claim',
+              entityId: claim.id,
+              after: { attachment: String(row.id), file: row.file_name, size: row.size, sha256: row.sha256 },
+              requestId: request.id,
+            });
+            return row;
+          });
+          return reply.code(201).send(attachmentJson(saved));
+        },
+      );
+    });
+
+    app.get(
+      '/claims/:id/attachments',
+      {
+        schema: {
+          tags: ['claims'],
+          summary: "A claim's evidence",
+          params,
+          response: { 200: z.object({ items: z.array(attachmentBody) }), 400: errorBody, 404: errorBody },
+        },
+      },
+      async (request) => {
+        const claim = visible(await readClaim(store.db, request.params.id), request.scope, request.params.id);
+        const rows = await store.db
+          .selectFrom('claim_attachments')
+          .select(['id', 'file_name', 'content_type', 'size', 'sha256', 'uploaded_by', 'uploaded_at'])
+          .where('claim_id', '=', claim.id)
+          .orderBy('id')
+          .execute();
+        return { items: rows.map(attachmentJson) };
+      },
+    );
+
+    app.get(
+      '/claims/:id/attachments/:attachment',
+      {
+        schema: {
+          tags: ['claims'],
+          summary: 'Download one piece of evidence',
+          params: params.extend({ attachment: z.string().regex(/^\d{1,18}$/, 'an attachment number') }),
+          response: { 200: z.any(), 400: errorBody, 404: errorBody },
+        },
+      },
+      async (request, reply) => {
+        const claim = visible(await readClaim(store.db, request.params.id), request.scope, request.params.id);
+        const row = await store.db
+          .selectFrom('claim_attachments')
+          .selectAll()
+          .where('claim_id', '=', claim.id)
+          .where('id', '=', request.params.attachment)
+          .executeTakeFirst();
+        if (!row) throw notFound('attachment', request.params.attachment);
+        return reply
+          .type(row.content_type)
+          .header('content-disposition', `attachment; filename="${row.file_name.replaceAll('"', '')}"`)
+          .send(Buffer.from(row.content));
       },
     );
   };

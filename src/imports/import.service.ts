@@ -59,6 +59,11 @@ export interface ImportOptions {
   onProgress?: (bytesRead: number, totalBytes: number) => void;
   /** Who imports, for the audit trail (default: the command line's user). */
   actor?: string;
+  /**
+   * A partner user's own partners: lines for any other partner are refused as
+   * unknown, exactly as a partner that does not exist (a partner's sales report).
+   */
+  partnerScope?: readonly string[];
   requestId?: string;
 }
 
@@ -211,7 +216,11 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
   });
 
   const runImport = async (db: Database, importId: string) => {
-    const references = await loadReferences(store, db, spec);
+    const stored = await loadReferences(store, db, spec);
+    const scope = options.partnerScope;
+    const references = scope
+      ? { ...stored, partners: new Set(scope.filter((p) => stored.partners.has(p))) }
+      : stored;
     // New transaction lines go to the accruals once the file is stored; past the
     // incremental limit, the accruals are rebuilt from the stored lines instead.
     const keepsAccruals = spec.table.table === 'transactions';
@@ -297,6 +306,10 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
           await report(item.problem, item.problem.raw);
           continue;
         }
+        // A partner's own lines are kept apart from the ERP's: its line ids are prefixed with its
+        // partner id, so they never meet (nor reveal) another partner's or the ERP's lines.
+        if (scope && item.row.values.id)
+          item.row.values.id = `${item.row.values.partner}:${item.row.values.id}`;
         const checked = spec.check(item.row.values, references);
         if (!checked.ok) {
           await rejectRow(item.row, checked.problems);

@@ -24,7 +24,8 @@ import type { ImportKind } from './source.types.ts';
 
 /** Who may import each kind of file: finance records sales, the commercial team keeps master data. */
 const IMPORTERS: Record<ImportKind, readonly UserRole[]> = {
-  transactions: ['admin', 'finance'],
+  // A partner user sends its own sales reports: lines of its own partners only.
+  transactions: ['admin', 'finance', 'partner'],
   partners: ['admin', 'commercial'],
   products: ['admin', 'commercial'],
 };
@@ -193,6 +194,7 @@ export function importRoutes(store: Store, uploadBytesMax = UPLOAD_BYTES_MAX): F
             rejectsFile: join(dir, 'rejected.csv'),
             actor: user.username,
             requestId: request.id,
+            ...(request.scope ? { partnerScope: request.scope.partners } : {}),
           });
           const problems = summary.problems.slice(0, PROBLEMS_ANSWERED_MAX).map((p) => ({
             line: p.line ?? null,

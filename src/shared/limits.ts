@@ -31,3 +31,5 @@ export const ACCRUAL_INCREMENTAL_LINES_MAX = 100_000;
 export const BULK_LOAD_ROWS_MIN = 100_000;
 /** Largest file accepted by an upload over HTTP (bytes); larger loads go through `rebates import`. */
 export const UPLOAD_BYTES_MAX = 1024 * 1024 * 1024;
+/** Largest file attached to a claim as evidence (bytes). */
+export const CLAIM_ATTACHMENT_BYTES_MAX = 10 * 1024 * 1024;

@@ -322,7 +322,20 @@ export interface ClaimCommentsTable {
   text: string;
 }
 
+export interface ClaimAttachmentsTable {
+  id: Generated<string>;
+  claim_id: string;
+  file_name: string;
+  content_type: string;
+  size: number;
+  sha256: string;
+  content: Uint8Array;
+  uploaded_by: string;
+  uploaded_at: Generated<string>;
+}
+
 export interface StoreSchema {
+  claim_attachments: ClaimAttachmentsTable;
   claim_settings: ClaimSettingsTable;
   claims: ClaimsTable;
   claim_comments: ClaimCommentsTable;

@@ -308,6 +308,25 @@ describe('the web app in Chromium', { skip: present ? false : 'no Chromium at /u
     await thread.getByRole('button', { name: 'Dispute with this comment' }).click();
     await thread.getByText('(disputed, missing lines)').waitFor();
     await thread.getByText('Our December credit notes are missing').waitFor();
+    const evidence = join(tmpdir(), `credit-notes-${process.pid}.txt`);
+    writeFileSync(evidence, 'credit notes CN-88, CN-91\n');
+    await thread.getByLabel('Evidence file').setInputFiles(evidence);
+    await thread.getByRole('button', { name: 'Attach' }).click();
+    await thread.getByRole('link', { name: /credit-notes-\d+\.txt/ }).waitFor();
+
+    const report = join(tmpdir(), `coastal-report-${process.pid}.csv`);
+    writeFileSync(
+      report,
+      'id,date,partner,sku,quantity,amount,currency\nCR-1,2025-11-03,D-1002,PT-100,2,298.00,USD\nCR-2,2025-11-03,D-1001,PT-100,1,149.00,USD\n',
+    );
+    const sales = coastal.getByRole('form', { name: 'Send a sales report' });
+    await sales.getByLabel(/CSV file/).setInputFiles(report);
+    await sales.getByRole('button', { name: 'Send' }).click();
+    await coastal.getByRole('status').filter({ hasText: '1 lines recorded' }).waitFor();
+    assert.match(
+      (await coastal.getByRole('status').filter({ hasText: '1 lines recorded' }).textContent()) ?? '',
+      /1 refused/,
+    );
     await coastal.context().close();
 
     const fin = await signIn('fin');

@@ -1,7 +1,7 @@
 // Claims: the queue of claims and deductions, with their outcome against what
 // was due; finance resolves disputes and pays approved claims.
 import { useState } from 'react';
-import { api, type Page } from '../api.ts';
+import { api, type Page, upload } from '../api.ts';
 import { Empty, errorText, Loading, useLoad } from '../components.tsx';
 import { money } from '../format.ts';
 import { can, useSession } from '../session.tsx';
@@ -92,6 +92,13 @@ export function ClaimsTable({
   );
 }
 
+interface Attachment {
+  id: string;
+  fileName: string;
+  size: number;
+  uploadedBy: string;
+}
+
 interface ClaimWithComments extends Claim {
   comments: { author: string; at: string; text: string }[];
 }
@@ -100,6 +107,8 @@ interface ClaimWithComments extends Claim {
 export function ClaimThread({ id, onChange }: { id: string; onChange?: (() => void) | undefined }) {
   const { me } = useSession();
   const claim = useLoad(() => api<ClaimWithComments>('GET', `/claims/${id}`), [id]);
+  const evidence = useLoad(() => api<{ items: Attachment[] }>('GET', `/claims/${id}/attachments`), [id]);
+  const [file, setFile] = useState<File>();
   const [text, setText] = useState('');
   const [reason, setReason] = useState('missing_lines');
   const [error, setError] = useState<string>();
@@ -136,6 +145,45 @@ export function ClaimThread({ id, onChange }: { id: string; onChange?: (() => vo
           </li>
         ))}
       </ol>
+      <h4>Evidence</h4>
+      {evidence.data?.items.length ? (
+        <ul>
+          {evidence.data.items.map((a) => (
+            <li key={a.id}>
+              <a href={`/api/v1/claims/${c.id}/attachments/${a.id}`} download>
+                {a.fileName}
+              </a>{' '}
+              <span className="muted">
+                {Math.ceil(a.size / 1024)} KB, from {a.uploadedBy}
+              </span>
+            </li>
+          ))}
+        </ul>
+      ) : (
+        <p className="muted">No evidence attached.</p>
+      )}
+      {me.role !== 'auditor' ? (
+        <div className="toolbar">
+          <label>
+            Evidence file
+            <input type="file" onChange={(e) => setFile(e.target.files?.[0])} />
+          </label>
+          <button
+            type="button"
+            disabled={!file}
+            onClick={() =>
+              send(async () => {
+                const form = new FormData();
+                form.append('file', file!, file!.name);
+                await upload(`/claims/${c.id}/attachments`, form);
+                evidence.reload();
+              })
+            }
+          >
+            Attach
+          </button>
+        </div>
+      ) : null}
       <label>
         Comment
         <textarea value={text} onChange={(e) => setText(e.target.value)} rows={2} />

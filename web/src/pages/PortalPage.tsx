@@ -2,7 +2,7 @@
 // from the next tier ("sell X more to earn Y"), the forecast payout, sign-off,
 // statements to download, and claims to submit and follow.
 import { type FormEvent, useState } from 'react';
-import { api, type Page } from '../api.ts';
+import { api, type Page, upload } from '../api.ts';
 import { Empty, errorText, Loading, Progress, useLoad } from '../components.tsx';
 import { date, money, quantity, rate } from '../format.ts';
 import { useSession } from '../session.tsx';
@@ -140,6 +140,7 @@ export function PortalPage() {
           </p>
         </section>
       ) : null}
+      <SalesReport />
       <section>
         <h2>Claims</h2>
         <form className="toolbar" onSubmit={submitClaim} aria-label="Submit a claim">
@@ -195,5 +196,72 @@ export function PortalPage() {
         )}
       </section>
     </>
+  );
+}
+
+interface ImportOutcome {
+  fileName: string;
+  read: number;
+  imported: number;
+  duplicates: number;
+  rejected: number;
+  problems: { line: number | null; field: string | null; message: string }[];
+}
+
+/** A partner's own sales report (CSV in the canonical columns): lines of its own partner only. */
+function SalesReport() {
+  const [file, setFile] = useState<File>();
+  const [result, setResult] = useState<ImportOutcome>();
+  const [error, setError] = useState<string>();
+  const send = async (event: FormEvent) => {
+    event.preventDefault();
+    if (!file) return;
+    setError(undefined);
+    setResult(undefined);
+    const form = new FormData();
+    form.append('kind', 'transactions');
+    form.append('skipInvalid', 'true');
+    form.append('file', file, file.name);
+    try {
+      setResult(await upload<ImportOutcome>('/imports', form));
+    } catch (e) {
+      setError(errorText(e));
+    }
+  };
+  return (
+    <section>
+      <h2>Send a sales report</h2>
+      <form className="toolbar" onSubmit={send} aria-label="Send a sales report">
+        <label>
+          CSV file (id, date, partner, sku, quantity, amount, currency)
+          <input type="file" accept=".csv,text/csv" onChange={(e) => setFile(e.target.files?.[0])} />
+        </label>
+        <button type="submit" disabled={!file}>
+          Send
+        </button>
+      </form>
+      {error ? (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      ) : null}
+      {result ? (
+        <div role="status" className="ok-box">
+          <p>
+            {result.fileName}: {result.imported} lines recorded, {result.duplicates} already there,{' '}
+            {result.rejected} refused.
+          </p>
+          {result.problems.length > 0 ? (
+            <ul>
+              {result.problems.map((p) => (
+                <li key={`${p.line}/${p.field}`}>
+                  line {p.line}, {p.field}: {p.message}
+                </li>
+              ))}
+            </ul>
+          ) : null}
+        </div>
+      ) : null}
+    </section>
   );
 }
