@@ -87,6 +87,24 @@ describe('the web app in Chromium', { skip: present ? false : 'no Chromium at /u
   }
   const nav = (page: Page, name: string) =>
     page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true }).click();
+  /** Runs axe-core on the page and returns its serious and critical accessibility violations. */
+  const accessibilityProblems = async (page: Page) => {
+    await page.addScriptTag({ path: join(ROOT, 'node_modules', 'axe-core', 'axe.min.js') });
+    const violations = await page.evaluate(async () => {
+      // biome-ignore lint/suspicious/noExplicitAny: axe is injected into the page above
+      const result = await (globalThis as any).axe.run((globalThis as any).document, {
+        resultTypes: ['violations'],
+      });
+      return result.violations.map((v: { id: string; impact: string; nodes: { target: string[] }[] }) => ({
+        id: v.id,
+        impact: v.impact,
+        where: v.nodes.map((n) => n.target.join(' ')).slice(0, 3),
+      }));
+    });
+    return (violations as { id: string; impact: string; where: string[] }[]).filter((v) =>
+      ['serious', 'critical'].includes(v.impact),
+    );
+  };
   const shot = (page: Page, name: string) =>
     page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 
@@ -101,11 +119,51 @@ describe('the web app in Chromium', { skip: present ? false : 'no Chromium at /u
     await context.close();
 
     const expected: Record<string, string[]> = {
-      ada: ['Dashboard', 'Agreements', 'Partners', 'Imports', 'Ledger', 'Settlements', 'Claims', 'Audit'],
-      carla: ['Dashboard', 'Agreements', 'Partners', 'Imports', 'Settlements', 'Claims'],
-      sam: ['Dashboard', 'Agreements', 'Partners', 'Settlements', 'Claims'],
-      fin: ['Dashboard', 'Agreements', 'Partners', 'Imports', 'Ledger', 'Settlements', 'Claims'],
-      aud: ['Dashboard', 'Agreements', 'Partners', 'Ledger', 'Settlements', 'Claims', 'Audit'],
+      ada: [
+        'Dashboard',
+        'Agreements',
+        'Templates',
+        'Partners',
+        'Lines',
+        'Imports',
+        'Ledger',
+        'Settlements',
+        'Claims',
+        'Audit',
+      ],
+      carla: [
+        'Dashboard',
+        'Agreements',
+        'Templates',
+        'Partners',
+        'Lines',
+        'Imports',
+        'Settlements',
+        'Claims',
+      ],
+      sam: ['Dashboard', 'Agreements', 'Templates', 'Partners', 'Lines', 'Settlements', 'Claims'],
+      fin: [
+        'Dashboard',
+        'Agreements',
+        'Templates',
+        'Partners',
+        'Lines',
+        'Imports',
+        'Ledger',
+        'Settlements',
+        'Claims',
+      ],
+      aud: [
+        'Dashboard',
+        'Agreements',
+        'Templates',
+        'Partners',
+        'Lines',
+        'Ledger',
+        'Settlements',
+        'Claims',
+        'Audit',
+      ],
       coastal: ['My agreements'],
     };
     for (const [user, links] of Object.entries(expected)) {
@@ -225,6 +283,12 @@ describe('the web app in Chromium', { skip: present ? false : 'no Chromium at /u
     await fin.goto(`${origin}/agreements/WEB-1`);
     await q1.waitFor();
     assert.notEqual(await q1.textContent(), before, 'the first quarter moved with the new line');
+    // The position's lines are a link to the lines themselves: the same count, listed.
+    const link = q1.getByRole('link', { name: /\d+ lines/ });
+    const count = (await link.textContent())!;
+    await link.click();
+    await fin.getByRole('heading', { name: 'Transaction lines' }).waitFor();
+    await fin.getByText(count, { exact: true }).waitFor();
     await fin.context().close();
   });
 
@@ -339,5 +403,41 @@ describe('the web app in Chromium', { skip: present ? false : 'no Chromium at /u
       .waitFor();
     await shot(fin, 'claims');
     await fin.context().close();
+  });
+
+  test('the main pages have no serious accessibility problems (axe-core)', async () => {
+    const pages: [string, string[]][] = [
+      [
+        'ada',
+        [
+          '/',
+          '/agreements',
+          '/agreements/WEB-1',
+          '/agreements/new',
+          '/templates',
+          '/partners',
+          '/lines',
+          '/transactions',
+          '/ledger',
+          '/settlements',
+          '/claims',
+          '/audit',
+        ],
+      ],
+      ['coastal', ['/']],
+    ];
+    const found: string[] = [];
+    for (const [user, paths] of pages) {
+      const page = await signIn(user);
+      for (const path of paths) {
+        await page.goto(`${origin}${path}`);
+        await page.getByRole('heading', { level: 1 }).first().waitFor();
+        await page.waitForLoadState('networkidle');
+        for (const v of await accessibilityProblems(page))
+          found.push(`${user} ${path}: ${v.id} (${v.impact}) at ${v.where.join(', ')}`);
+      }
+      await page.context().close();
+    }
+    assert.deepEqual(found, []);
   });
 });

@@ -11,9 +11,11 @@ import { ClaimsPage } from './pages/ClaimsPage.tsx';
 import { DashboardPage } from './pages/DashboardPage.tsx';
 import { DesignerPage } from './pages/DesignerPage.tsx';
 import { LedgerPage } from './pages/LedgerPage.tsx';
+import { LinesPage } from './pages/LinesPage.tsx';
 import { PartnersPage } from './pages/PartnersPage.tsx';
 import { PortalPage } from './pages/PortalPage.tsx';
 import { SettlementsPage } from './pages/SettlementsPage.tsx';
+import { TemplatesPage } from './pages/TemplatesPage.tsx';
 import { TransactionsPage } from './pages/TransactionsPage.tsx';
 import { can, SessionContext } from './session.tsx';
 
@@ -45,7 +47,9 @@ export function App() {
                 Dashboard
               </NavLink>
               <NavLink to="/agreements">Agreements</NavLink>
+              <NavLink to="/templates">Templates</NavLink>
               <NavLink to="/partners">Partners</NavLink>
+              <NavLink to="/lines">Lines</NavLink>
               {can.importLines(me) || can.writeAgreements(me) ? (
                 <NavLink to="/transactions">Imports</NavLink>
               ) : null}
@@ -74,8 +78,10 @@ export function App() {
             <Route path="/" element={<DashboardPage />} />
             <Route path="/agreements" element={<AgreementsPage />} />
             <Route path="/agreements/new" element={<DesignerPage />} />
+            <Route path="/templates" element={<TemplatesPage />} />
             <Route path="/agreements/:id" element={<AgreementPage />} />
             <Route path="/partners" element={<PartnersPage />} />
+            <Route path="/lines" element={<LinesPage />} />
             <Route path="/transactions" element={<TransactionsPage />} />
             <Route path="/settlements" element={<SettlementsPage />} />
             <Route path="/ledger" element={<LedgerPage />} />

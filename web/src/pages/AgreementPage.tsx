@@ -89,7 +89,13 @@ const ACTIONS: { action: string; label: string; from: string[]; allowed: (role: 
   },
 ];
 
-export function PositionsTable({ positions }: { positions: Position[] }) {
+export function PositionsTable({
+  positions,
+  partner,
+}: {
+  positions: Position[];
+  partner?: string | undefined;
+}) {
   if (positions.length === 0)
     return <Empty>No accrual yet: the agreement accrues once it is approved.</Empty>;
   return (
@@ -108,6 +114,7 @@ export function PositionsTable({ positions }: { positions: Position[] }) {
             Forecast
           </th>
           <th scope="col">Next tier</th>
+          {partner ? <th scope="col">Lines</th> : null}
         </tr>
       </thead>
       <tbody>
@@ -144,6 +151,15 @@ export function PositionsTable({ positions }: { positions: Position[] }) {
                 <span className="muted">top tier</span>
               )}
             </td>
+            {partner ? (
+              <td>
+                <Link
+                  to={`/lines?partner=${encodeURIComponent(partner)}&from=${p.periodStart}&to=${p.periodEnd}`}
+                >
+                  {p.lineCount} lines
+                </Link>
+              </td>
+            ) : null}
           </tr>
         ))}
       </tbody>
@@ -264,7 +280,7 @@ export function AgreementPage() {
       ))}
       <h2>Where it stands</h2>
       {positions.data ? (
-        <PositionsTable positions={positions.data.items} />
+        <PositionsTable positions={positions.data.items} partner={a.partner} />
       ) : (
         <Loading error={positions.error} />
       )}
