@@ -4,6 +4,7 @@
 // upload's content, and the import history readable.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import writeXlsxFile from 'write-excel-file/node';
 import { type Answer, demoServer } from './support/http.ts';
 import { storeTargets } from './support/stores.ts';
 
@@ -179,6 +180,48 @@ for (const target of storeTargets()) {
         .where('id', 'like', '%SR-%')
         .execute();
       assert.deepEqual(stored, [{ id: 'D-1002:SR-1', partner_id: 'D-1002' }]);
+    });
+
+    test('a spreadsheet (.xlsx) imports as its first sheet: dates as days, numbers as the file keeps them', async () => {
+      const sheet = await writeXlsxFile([
+        ['id', 'date', 'partner', 'sku', 'quantity', 'amount', 'currency'].map((value) => ({ value })),
+        [
+          { value: 'XL-1' },
+          { value: new Date(Date.UTC(2025, 2, 3)), type: Date, format: 'yyyy-mm-dd' },
+          { value: 'D-1002' },
+          { value: 'PT-100' },
+          { value: 3, type: Number },
+          { value: 447.5, type: Number },
+          { value: 'USD' },
+        ],
+      ] as never).toBuffer();
+      const form = new FormData();
+      form.append('kind', 'transactions');
+      form.append('file', new Blob([new Uint8Array(sheet)]), 'march.xlsx');
+      const response = await fetch(`${server.origin}/api/v1/imports`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${server.tokens.fin}` },
+        body: form,
+      });
+      const body = (await response.json()) as { imported: number; fileName: string };
+      assert.equal(response.status, 201, JSON.stringify(body));
+      assert.deepEqual([body.imported, body.fileName], [1, 'march.xlsx']);
+      const line = await server.store.db
+        .selectFrom('transactions')
+        .select(['line_date', 'quantity', 'amount'])
+        .where('id', '=', 'XL-1')
+        .executeTakeFirstOrThrow();
+      assert.deepEqual([line.line_date, line.quantity, line.amount], ['2025-03-03', '3', '447.5']);
+      const broken = new FormData();
+      broken.append('kind', 'transactions');
+      broken.append('file', new Blob(['not a spreadsheet']), 'broken.xlsx');
+      const refused = await fetch(`${server.origin}/api/v1/imports`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${server.tokens.fin}` },
+        body: broken,
+      });
+      assert.equal(refused.status, 422);
+      assert.equal(((await refused.json()) as { code: string }).code, 'invalid_spreadsheet');
     });
   });
 }

@@ -3,7 +3,7 @@
 // accruals kept current, one audit entry), and the import history is readable.
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { Transform } from 'node:stream';
@@ -21,6 +21,7 @@ import type { UserRole } from '../store/store.types.ts';
 import { importFile } from './import.service.ts';
 import { parseMapping } from './mapping.ts';
 import type { ImportKind } from './source.types.ts';
+import { xlsxToCsvFile } from './xlsx-source.ts';
 
 /** Who may import each kind of file: finance records sales, the commercial team keeps master data. */
 const IMPORTERS: Record<ImportKind, readonly UserRole[]> = {
@@ -91,7 +92,8 @@ export function importRoutes(store: Store, uploadBytesMax = UPLOAD_BYTES_MAX): F
         bodyLimit: uploadBytesMax + 2 * 1024 * 1024,
         schema: {
           tags: ['imports'],
-          summary: 'Import a CSV file (multipart/form-data: kind, file, optional mapping and skipInvalid)',
+          summary:
+            'Import a CSV or XLSX file (multipart/form-data: kind, file, optional mapping and skipInvalid)',
           description:
             'Fields: `kind` (transactions, partners or products), `file` (the CSV export), `mapping` (optional, a ' +
             'column mapping as JSON text or file, see mappings/README.md), `skipInvalid` ("true" keeps the good ' +
@@ -185,9 +187,16 @@ export function importRoutes(store: Store, uploadBytesMax = UPLOAD_BYTES_MAX): F
               throw invalid('mapping', error instanceof Error ? error.message : String(error));
             }
           }
+          // A spreadsheet is read as the CSV of its first sheet, under its own name.
+          let source = file.path;
+          if (/\.xlsx$/i.test(file.name)) {
+            await mkdir(join(dir, 'sheet'));
+            source = join(dir, 'sheet', file.name);
+            await xlsxToCsvFile(file.path, source, file.name);
+          }
           const summary = await importFile(store, {
             kind,
-            file: file.path,
+            file: source,
             ...(mapping ? { mapping, mappingName: 'uploaded mapping' } : {}),
             skipInvalid: fields.skipInvalid === 'true',
             errorsFile: join(dir, 'errors.csv'),

@@ -124,6 +124,7 @@ describe('the web app in Chromium', { skip: present ? false : 'no Chromium at /u
         'Agreements',
         'Templates',
         'Partners',
+        'Products',
         'Lines',
         'Imports',
         'Ledger',
@@ -136,17 +137,19 @@ describe('the web app in Chromium', { skip: present ? false : 'no Chromium at /u
         'Agreements',
         'Templates',
         'Partners',
+        'Products',
         'Lines',
         'Imports',
         'Settlements',
         'Claims',
       ],
-      sam: ['Dashboard', 'Agreements', 'Templates', 'Partners', 'Lines', 'Settlements', 'Claims'],
+      sam: ['Dashboard', 'Agreements', 'Templates', 'Partners', 'Products', 'Lines', 'Settlements', 'Claims'],
       fin: [
         'Dashboard',
         'Agreements',
         'Templates',
         'Partners',
+        'Products',
         'Lines',
         'Imports',
         'Ledger',
@@ -158,6 +161,7 @@ describe('the web app in Chromium', { skip: present ? false : 'no Chromium at /u
         'Agreements',
         'Templates',
         'Partners',
+        'Products',
         'Lines',
         'Ledger',
         'Settlements',
@@ -249,7 +253,7 @@ describe('the web app in Chromium', { skip: present ? false : 'no Chromium at /u
     const file = join(tmpdir(), `web-lines-${process.pid}.csv`);
     writeFileSync(file, `${csv}\n`);
     await nav(fin, 'Imports');
-    await fin.getByLabel('CSV file').setInputFiles(file);
+    await fin.getByLabel('CSV or XLSX file').setInputFiles(file);
     await fin.getByRole('region', { name: 'First rows' }).getByText('WEB-L2').waitFor();
     await fin.getByRole('button', { name: 'Upload' }).click();
     await fin.getByRole('alert').filter({ hasText: 'nothing was imported' }).waitFor();
@@ -264,7 +268,7 @@ describe('the web app in Chromium', { skip: present ? false : 'no Chromium at /u
     const erp = ['Line,Day,Customer,Item,Qty,Net', 'ERP-7,2025-02-15,D-1002,PT-100,2,298.00'].join('\n');
     const erpFile = join(tmpdir(), `web-erp-${process.pid}.csv`);
     writeFileSync(erpFile, `${erp}\n`);
-    await fin.getByLabel('CSV file').setInputFiles(erpFile);
+    await fin.getByLabel('CSV or XLSX file').setInputFiles(erpFile);
     const columns = fin.getByRole('region', { name: 'Column mapping' });
     for (const [field, column] of [
       ['id', 'Line'],
@@ -416,6 +420,7 @@ describe('the web app in Chromium', { skip: present ? false : 'no Chromium at /u
           '/agreements/new',
           '/templates',
           '/partners',
+          '/products',
           '/lines',
           '/transactions',
           '/ledger',

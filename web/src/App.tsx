@@ -14,6 +14,7 @@ import { LedgerPage } from './pages/LedgerPage.tsx';
 import { LinesPage } from './pages/LinesPage.tsx';
 import { PartnersPage } from './pages/PartnersPage.tsx';
 import { PortalPage } from './pages/PortalPage.tsx';
+import { ProductsPage } from './pages/ProductsPage.tsx';
 import { SettlementsPage } from './pages/SettlementsPage.tsx';
 import { TemplatesPage } from './pages/TemplatesPage.tsx';
 import { TransactionsPage } from './pages/TransactionsPage.tsx';
@@ -49,6 +50,7 @@ export function App() {
               <NavLink to="/agreements">Agreements</NavLink>
               <NavLink to="/templates">Templates</NavLink>
               <NavLink to="/partners">Partners</NavLink>
+              <NavLink to="/products">Products</NavLink>
               <NavLink to="/lines">Lines</NavLink>
               {can.importLines(me) || can.writeAgreements(me) ? (
                 <NavLink to="/transactions">Imports</NavLink>
@@ -82,6 +84,7 @@ export function App() {
             <Route path="/agreements/:id" element={<AgreementPage />} />
             <Route path="/partners" element={<PartnersPage />} />
             <Route path="/lines" element={<LinesPage />} />
+            <Route path="/products" element={<ProductsPage />} />
             <Route path="/transactions" element={<TransactionsPage />} />
             <Route path="/settlements" element={<SettlementsPage />} />
             <Route path="/ledger" element={<LedgerPage />} />

@@ -113,6 +113,11 @@ export function SettlementsPage() {
         </form>
       ) : null}
       <div className="toolbar">
+        {can.finance(me) || me.role === 'auditor' ? (
+          <a href="/api/v1/settlement-payments" download>
+            Payments for the ERP (CSV)
+          </a>
+        ) : null}
         <label>
           Status
           <select value={status} onChange={(e) => setStatus(e.target.value)}>

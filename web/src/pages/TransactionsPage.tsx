@@ -1,6 +1,7 @@
 // Imports: upload a CSV export (transactions, partners or products), see its
 // first rows before sending, follow the upload, and read every bad row in place.
 import { type FormEvent, useState } from 'react';
+import { readSheet } from 'read-excel-file/browser';
 import { api, type Page } from '../api.ts';
 import { Empty, errorText, Loading, useLoad } from '../components.tsx';
 import { date } from '../format.ts';
@@ -103,14 +104,20 @@ export function TransactionsPage() {
     setResult(undefined);
     setRefusal(undefined);
     if (!chosen) return setPreview([]);
-    // The first rows as written, split on commas: a look at the layout, not a parse.
-    const head = await chosen.slice(0, 64 * 1024).text();
-    const rows = head
-      .replace(/^\uFEFF/, '')
-      .split(/\r?\n/)
-      .filter((l) => l.trim() !== '')
-      .slice(0, 6)
-      .map((l) => l.split(',').map((c) => c.trim().replace(/^"(.*)"$/, '$1')));
+    // The first rows, to see the layout and choose the columns: a spreadsheet's first sheet, or a
+    // CSV's first lines split on commas (a look, not the import's parse).
+    const rows = /\.xlsx$/i.test(chosen.name)
+      ? ((await readSheet(chosen, { parseNumber: (text: string) => text })) as unknown[][])
+          .slice(0, 6)
+          .map((r) =>
+            r.map((c) => (c instanceof Date ? c.toISOString().slice(0, 10) : c === null ? '' : String(c))),
+          )
+      : (await chosen.slice(0, 64 * 1024).text())
+          .replace(/^\uFEFF/, '')
+          .split(/\r?\n/)
+          .filter((l) => l.trim() !== '')
+          .slice(0, 6)
+          .map((l) => l.split(',').map((c) => c.trim().replace(/^"(.*)"$/, '$1')));
     setPreview(rows);
     setSources(matchColumns(kind, rows[0] ?? []));
   };
@@ -160,11 +167,11 @@ export function TransactionsPage() {
           </select>
         </label>
         <label>
-          CSV file
+          CSV or XLSX file
           <input
             type="file"
             name="file"
-            accept=".csv,text/csv"
+            accept=".csv,text/csv,.xlsx"
             onChange={(e) => choose(e.target.files?.[0])}
           />
         </label>
