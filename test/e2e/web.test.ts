@@ -174,6 +174,11 @@ describe('the web app in Chromium', { skip: present ? false : 'no Chromium at /u
       const signedIn = await signIn(user);
       const nav = signedIn.getByRole('navigation', { name: 'Main' });
       assert.deepEqual(await nav.getByRole('link').allTextContents(), links, user);
+      if (user === 'sam') {
+        await nav.getByRole('link', { name: 'Partners', exact: true }).click();
+        await signedIn.getByRole('link', { name: 'D-1004', exact: true }).click();
+        await signedIn.getByText('Member of buying group G-PBA, with D-1005, D-1006.').waitFor();
+      }
       if (user === 'ada') {
         await signedIn.getByTestId('accrued-USD').waitFor();
         await shot(signedIn, 'dashboard');
@@ -420,6 +425,7 @@ describe('the web app in Chromium', { skip: present ? false : 'no Chromium at /u
           '/agreements/new',
           '/templates',
           '/partners',
+          '/partners/D-1004',
           '/products',
           '/lines',
           '/transactions',

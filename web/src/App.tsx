@@ -12,6 +12,7 @@ import { DashboardPage } from './pages/DashboardPage.tsx';
 import { DesignerPage } from './pages/DesignerPage.tsx';
 import { LedgerPage } from './pages/LedgerPage.tsx';
 import { LinesPage } from './pages/LinesPage.tsx';
+import { PartnerPage } from './pages/PartnerPage.tsx';
 import { PartnersPage } from './pages/PartnersPage.tsx';
 import { PortalPage } from './pages/PortalPage.tsx';
 import { ProductsPage } from './pages/ProductsPage.tsx';
@@ -83,6 +84,7 @@ export function App() {
             <Route path="/templates" element={<TemplatesPage />} />
             <Route path="/agreements/:id" element={<AgreementPage />} />
             <Route path="/partners" element={<PartnersPage />} />
+            <Route path="/partners/:id" element={<PartnerPage />} />
             <Route path="/lines" element={<LinesPage />} />
             <Route path="/products" element={<ProductsPage />} />
             <Route path="/transactions" element={<TransactionsPage />} />

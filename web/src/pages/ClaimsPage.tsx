@@ -2,7 +2,7 @@
 // was due; finance resolves disputes and pays approved claims.
 import { useState } from 'react';
 import { api, type Page, upload } from '../api.ts';
-import { Empty, errorText, Loading, useLoad } from '../components.tsx';
+import { Empty, errorText, Loading, Pager, useLoad } from '../components.tsx';
 import { money } from '../format.ts';
 import { can, useSession } from '../session.tsx';
 
@@ -27,10 +27,12 @@ export function ClaimsTable({
   claims,
   actions,
   onChange,
+  footer,
 }: {
   claims: Claim[];
   actions?: (c: Claim) => React.ReactNode;
   onChange?: () => void;
+  footer?: React.ReactNode;
 }) {
   const [open, setOpen] = useState<string>();
   return (
@@ -87,6 +89,7 @@ export function ClaimsTable({
           ))}
         </tbody>
       </table>
+      {footer}
       {open ? <ClaimThread id={open} onChange={onChange} /> : null}
     </>
   );
@@ -231,9 +234,12 @@ export function ClaimThread({ id, onChange }: { id: string; onChange?: (() => vo
   );
 }
 
+const LIMIT = 50;
+
 export function ClaimsPage() {
   const { me } = useSession();
-  const list = useLoad(() => api<Page<Claim>>('GET', '/claims?limit=500'), []);
+  const [offset, setOffset] = useState(0);
+  const list = useLoad(() => api<Page<Claim>>('GET', `/claims?limit=${LIMIT}&offset=${offset}`), [offset]);
   const [message, setMessage] = useState<{ kind: 'ok' | 'error'; text: string }>();
   const run = async (work: () => Promise<string>) => {
     setMessage(undefined);
@@ -268,6 +274,7 @@ export function ClaimsPage() {
         <ClaimsTable
           claims={list.data.items}
           onChange={list.reload}
+          footer={<Pager total={list.data.total} limit={LIMIT} offset={offset} onChange={setOffset} />}
           actions={(c) =>
             can.finance(me) ? (
               <>

@@ -66,7 +66,8 @@ export function PartnersPage() {
               {data.items.map((p) => (
                 <tr key={p.id}>
                   <td>
-                    {p.id} <span className="muted">{p.name}</span>
+                    <Link to={`/partners/${encodeURIComponent(p.id)}`}>{p.id}</Link>{' '}
+                    <span className="muted">{p.name}</span>
                   </td>
                   <td>{p.group ?? ''}</td>
                   <td>{p.region ?? ''}</td>

@@ -2,7 +2,7 @@
 // post, and download its payout document.
 import { type FormEvent, useState } from 'react';
 import { api, type Page } from '../api.ts';
-import { Empty, errorText, Loading, useLoad } from '../components.tsx';
+import { Empty, errorText, Loading, Pager, useLoad } from '../components.tsx';
 import { money } from '../format.ts';
 import { can, useSession } from '../session.tsx';
 
@@ -23,12 +23,19 @@ interface Settlement {
   documentNumber: string | null;
 }
 
+const LIMIT = 50;
+
 export function SettlementsPage() {
   const { me } = useSession();
   const [status, setStatus] = useState('');
+  const [offset, setOffset] = useState(0);
   const list = useLoad(
-    () => api<Page<Settlement>>('GET', `/settlements?limit=200${status ? `&status=${status}` : ''}`),
-    [status],
+    () =>
+      api<Page<Settlement>>(
+        'GET',
+        `/settlements?limit=${LIMIT}&offset=${offset}${status ? `&status=${status}` : ''}`,
+      ),
+    [status, offset],
   );
   const [message, setMessage] = useState<{ kind: 'ok' | 'error'; text: string }>();
   const [draft, setDraft] = useState({ agreement: '', rule: '', periodStart: '', kind: 'final', amount: '' });
@@ -120,7 +127,13 @@ export function SettlementsPage() {
         ) : null}
         <label>
           Status
-          <select value={status} onChange={(e) => setStatus(e.target.value)}>
+          <select
+            value={status}
+            onChange={(e) => {
+              setStatus(e.target.value);
+              setOffset(0);
+            }}
+          >
             <option value="">All</option>
             {['draft', 'approved', 'posted', 'cancelled'].map((s) => (
               <option key={s}>{s}</option>
@@ -210,6 +223,9 @@ export function SettlementsPage() {
           </tbody>
         </table>
       )}
+      {list.data ? (
+        <Pager total={list.data.total} limit={LIMIT} offset={offset} onChange={setOffset} />
+      ) : null}
     </>
   );
 }
