@@ -7,26 +7,8 @@
 // matched to what is due or disputed, and nothing is paid twice.
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { activeAgreement, demoServer, usersWithTokens } from './support/http.ts';
+import { demoServer, partnerWithFirstQuarter } from './support/http.ts';
 import { storeTargets } from './support/stores.ts';
-
-const line = (id: string, date: string, amount: string) => ({
-  id,
-  date,
-  partner: 'D-9200',
-  sku: 'PT-100',
-  quantity: '1',
-  amount,
-  currency: 'USD',
-});
-const agreement = (id: string, rate: string) => ({
-  id,
-  name: `${id}: Delta Supply first quarter`,
-  partner: 'D-9200',
-  currency: 'USD',
-  period: { start: '2025-01-01', end: '2025-03-31' },
-  rules: [{ id: 'volume', basis: 'amount', payout: 'percent', tiers: [{ from: '0', rate }] }],
-});
 
 for (const target of storeTargets()) {
   describe(`claims and deductions (${target.name})`, () => {
@@ -59,28 +41,11 @@ for (const target of storeTargets()) {
     const ids: Record<string, string> = {};
 
     before(async () => {
-      assert.equal(
-        (await call('carla', 'POST', '/partners', { id: 'D-9200', name: 'Delta Supply' })).status,
-        201,
+      await partnerWithFirstQuarter(
+        server,
+        { id: 'D-9200', name: 'Delta Supply', user: 'delta' },
+        { 'CLM-1': '2', 'CLM-2': '1' },
       );
-      Object.assign(
-        server.tokens,
-        await usersWithTokens(server.store, { delta: { role: 'partner', partnerId: 'D-9200' } }),
-      );
-      const lines = await call('fin', 'POST', '/transactions', {
-        lines: [
-          line('D-1', '2025-01-10', '20000.00'),
-          line('D-2', '2025-02-10', '20000.00'),
-          line('D-3', '2025-03-10', '14000.00'),
-        ],
-      });
-      assert.equal(lines.status, 201);
-      for (const [id, rate] of [
-        ['CLM-1', '2'],
-        ['CLM-2', '1'],
-      ] as const) {
-        await activeAgreement(call, agreement(id, rate));
-      }
     });
 
     test('validated at once: below what is due, approved as claimed; duplicates refused', async () => {

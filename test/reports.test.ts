@@ -7,19 +7,10 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { strFromU8, unzipSync } from 'fflate';
 import { PDFDocument } from 'pdf-lib';
-import { activeAgreement, demoServer, usersWithTokens } from './support/http.ts';
+import { demoServer, partnerWithFirstQuarter } from './support/http.ts';
 import { storeTargets } from './support/stores.ts';
 
 const today = new Date().toISOString().slice(0, 10);
-const line = (id: string, date: string, amount: string) => ({
-  id,
-  date,
-  partner: 'D-9300',
-  sku: 'PT-100',
-  quantity: '1',
-  amount,
-  currency: 'USD',
-});
 
 for (const target of storeTargets()) {
   describe(`reports and statements (${target.name})`, () => {
@@ -44,24 +35,11 @@ for (const target of storeTargets()) {
     };
 
     before(async () => {
-      await call('carla', 'POST', '/partners', { id: 'D-9300', name: 'Echo Supply' });
-      Object.assign(
-        server.tokens,
-        await usersWithTokens(server.store, { echo: { role: 'partner', partnerId: 'D-9300' } }),
+      await partnerWithFirstQuarter(
+        server,
+        { id: 'D-9300', name: 'Echo Supply', user: 'echo' },
+        { 'REP-1': '2' },
       );
-      await call('fin', 'POST', '/transactions', {
-        lines: [
-          line('E-1', '2025-01-10', '20000.00'),
-          line('E-2', '2025-02-10', '20000.00'),
-          line('E-3', '2025-03-10', '14000.00'),
-        ],
-      });
-      await activeAgreement(call, {
-        id: 'REP-1',
-        partner: 'D-9300',
-        period: { start: '2025-01-01', end: '2025-03-31' },
-        rules: [{ id: 'volume', tiers: [{ from: '0', rate: '2' }] }],
-      });
       assert.equal((await call('fin', 'POST', '/accrual-postings', { period: '2025-03' })).status, 201);
       const interim = await call('fin', 'POST', '/settlements', {
         agreement: 'REP-1',

@@ -8,26 +8,8 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { PDFDocument } from 'pdf-lib';
-import { activeAgreement, demoServer, usersWithTokens } from './support/http.ts';
+import { demoServer, partnerWithFirstQuarter, usdLine } from './support/http.ts';
 import { storeTargets } from './support/stores.ts';
-
-const line = (id: string, date: string, amount: string) => ({
-  id,
-  date,
-  partner: 'D-9100',
-  sku: 'PT-100',
-  quantity: '1',
-  amount,
-  currency: 'USD',
-});
-const agreement = (id: string, rate: string) => ({
-  id,
-  name: `${id}: Gulf Supply first quarter`,
-  partner: 'D-9100',
-  currency: 'USD',
-  period: { start: '2025-01-01', end: '2025-03-31' },
-  rules: [{ id: 'volume', basis: 'amount', payout: 'percent', tiers: [{ from: '0', rate }] }],
-});
 
 for (const target of storeTargets()) {
   describe(`settlements (${target.name})`, () => {
@@ -46,29 +28,11 @@ for (const target of storeTargets()) {
       call(user, 'POST', `/settlements/${id}/transitions`, { action });
 
     before(async () => {
-      assert.equal(
-        (await call('carla', 'POST', '/partners', { id: 'D-9100', name: 'Gulf Supply' })).status,
-        201,
+      await partnerWithFirstQuarter(
+        server,
+        { id: 'D-9100', name: 'Gulf Supply', user: 'gulf' },
+        { 'SETT-1': '2', 'SETT-2': '1' },
       );
-      // The partner's own user, once the partner exists.
-      Object.assign(
-        server.tokens,
-        await usersWithTokens(server.store, { gulf: { role: 'partner', partnerId: 'D-9100' } }),
-      );
-      const lines = await call('fin', 'POST', '/transactions', {
-        lines: [
-          line('G-1', '2025-01-10', '20000.00'),
-          line('G-2', '2025-02-10', '20000.00'),
-          line('G-3', '2025-03-10', '14000.00'),
-        ],
-      });
-      assert.equal(lines.status, 201);
-      for (const [id, rate] of [
-        ['SETT-1', '2'],
-        ['SETT-2', '1'],
-      ] as const) {
-        await activeAgreement(call, agreement(id, rate));
-      }
     });
 
     test('interim: paid on account, up to what is earned so far; approved by another; posted', async () => {
@@ -177,7 +141,7 @@ for (const target of storeTargets()) {
       await act(interim.body.id, 'approve', 'fiona');
       await act(interim.body.id, 'post', 'fin');
       const returned = await call('fin', 'POST', '/transactions', {
-        lines: [line('G-4', '2025-03-01', '-20000.00')],
+        lines: [usdLine('G-4', 'D-9100', '2025-03-01', '-20000.00')],
       });
       assert.equal(returned.status, 201);
       const final = await prepare({

@@ -551,7 +551,7 @@ export function claimRoutes(store: Store): FastifyPluginAsyncZod {
           if (!request.isMultipart())
             throw new HttpError(415, 'unsupported_media_type', 'send the file as multipart/form-data');
           const part = await request.file();
-          if (!part || part.fieldname !== 'file')
+          if (part?.fieldname !== 'file')
             throw new HttpError(400, 'invalid_request', 'file: attach the evidence as "file"', [
               { field: 'file', code: 'missing_value', message: 'attach the evidence as "file"' },
             ]);

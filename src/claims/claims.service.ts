@@ -5,7 +5,7 @@
 // an invoice citing a rebate — is matched to a rule and period with enough due,
 // or becomes a dispute. Disputes carry comments and a resolution. An approved
 // claim is paid through one settlement (settlement-workflow.ts), never two.
-import { sql } from 'kysely';
+import { type Selectable, sql } from 'kysely';
 import { appendAudit } from '../audit/audit.service.ts';
 import { HttpError } from '../server/errors.ts';
 import { settle } from '../settlements/settlement.service.ts';
@@ -60,9 +60,7 @@ export interface RulePeriodDue {
   due: Decimal;
 }
 
-type ClaimRow = {
-  [K in keyof ClaimsTable]: ClaimsTable[K] extends { __select__: infer S } ? S : ClaimsTable[K];
-};
+type ClaimRow = Selectable<ClaimsTable>;
 
 export interface ClaimView {
   id: string;
@@ -582,7 +580,7 @@ export async function listClaims(
       { id: String(s.id), status: s.status, documentNumber: s.document_number },
     ]),
   );
-  return rows.map((r) => claimView(r as ClaimRow, byClaim.get(String(r.id)) ?? null));
+  return rows.map((r) => claimView(r, byClaim.get(String(r.id)) ?? null));
 }
 
 export async function readClaim(db: Database, id: string): Promise<ClaimView | undefined> {

@@ -10,7 +10,7 @@ import { partnerImport } from '../partners/partners.schema.ts';
 import { productImport } from '../products/products.schema.ts';
 import { HttpError } from '../server/errors.ts';
 import type { Database, Store } from '../store/database.ts';
-import type { Author } from '../users/users.service.ts';
+import type { Acting } from '../users/users.service.ts';
 import type { ImportSpec } from './import-spec.ts';
 
 const NO_REFERENCES = { partners: new Set<string>(), products: new Set<string>() };
@@ -42,9 +42,12 @@ export async function saveMasterRecord(
   store: Store,
   kind: Kind,
   fields: RecordFields,
-  author: Author,
+  author: Acting,
   mode: 'create' | 'replace',
 ): Promise<Record<string, unknown>> {
+  // Master data is kept by administrators and the commercial team.
+  if (author.role !== 'admin' && author.role !== 'commercial')
+    throw new HttpError(403, 'forbidden', 'master data is written by administrators and the commercial team');
   const spec = SPECS[kind];
   const checked = spec.check(importValues(fields), NO_REFERENCES);
   if (!checked.ok)

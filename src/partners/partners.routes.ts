@@ -3,7 +3,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { saveMasterRecord } from '../imports/master-records.ts';
-import { HttpError, notFound } from '../server/errors.ts';
+import { notFound } from '../server/errors.ts';
 import {
   containsText,
   errorBody,
@@ -14,7 +14,7 @@ import {
   sortQuery,
 } from '../server/lists.ts';
 import type { Store } from '../store/database.ts';
-import type { User } from '../users/users.service.ts';
+import { acting, type User } from '../users/users.service.ts';
 
 const partner = z.object({
   id: z.string(),
@@ -34,30 +34,22 @@ const partnerFields = {
   attributes: z.record(z.string().max(100), text).optional(),
 };
 
-/** Partners are master data kept by administrators and the commercial team. */
-export function requireMasterDataWriter(user: User): void {
-  if (user.role !== 'admin' && user.role !== 'commercial')
-    throw new HttpError(403, 'forbidden', 'master data is written by administrators and the commercial team');
-}
-
 export function partnerRoutes(store: Store): FastifyPluginAsyncZod {
   return async (app) => {
     const save = async (
       request: { user: User | null; id: string },
       fields: { id: string } & z.infer<z.ZodObject<typeof partnerFields>>,
       mode: 'create' | 'replace',
-    ) => {
-      requireMasterDataWriter(request.user!);
-      const { group, ...rest } = fields;
-      const row = await saveMasterRecord(
-        store,
-        'partner',
-        { ...rest, group },
-        { actor: request.user!.username, requestId: request.id },
-        mode,
+    ) =>
+      toPartner(
+        (await saveMasterRecord(
+          store,
+          'partner',
+          fields,
+          acting(request.user!, request.id),
+          mode,
+        )) as Parameters<typeof toPartner>[0],
       );
-      return toPartner(row as Parameters<typeof toPartner>[0]);
-    };
 
     app.post(
       '/partners',

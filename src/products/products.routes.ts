@@ -3,7 +3,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { saveMasterRecord } from '../imports/master-records.ts';
-import { requireMasterDataWriter } from '../partners/partners.routes.ts';
 import { notFound } from '../server/errors.ts';
 import {
   containsText,
@@ -15,7 +14,7 @@ import {
   sortQuery,
 } from '../server/lists.ts';
 import type { Store } from '../store/database.ts';
-import type { User } from '../users/users.service.ts';
+import { acting, type User } from '../users/users.service.ts';
 
 const product = z.object({
   sku: z.string(),
@@ -42,13 +41,12 @@ export function productRoutes(store: Store): FastifyPluginAsyncZod {
       fields: { sku: string } & z.infer<z.ZodObject<typeof productFields>>,
       mode: 'create' | 'replace',
     ) => {
-      requireMasterDataWriter(request.user!);
       const { listPrice, ...rest } = fields;
       const row = await saveMasterRecord(
         store,
         'product',
         { ...rest, list_price: listPrice },
-        { actor: request.user!.username, requestId: request.id },
+        acting(request.user!, request.id),
         mode,
       );
       return toProduct(row as Parameters<typeof toProduct>[0]);

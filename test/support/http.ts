@@ -154,3 +154,46 @@ export async function activeAgreement(
     assert.equal(moved.status, 200, JSON.stringify(moved.body));
   }
 }
+
+/** A transaction line of one unit of PT-100 in USD. */
+export function usdLine(id: string, partner: string, date: string, amount: string) {
+  return { id, date, partner, sku: 'PT-100', quantity: '1', amount, currency: 'USD' };
+}
+
+/**
+ * A new partner with its own partner user, and a first quarter of sales worked
+ * out by hand: 20,000.00 on January 10, 20,000.00 on February 10 and 14,000.00
+ * on March 10, 2025 (54,000.00), recorded by `fin`. For each agreement id given
+ * with a percent rate, an agreement on that quarter's sales, taken to active
+ * (see activeAgreement for the users the suite needs).
+ */
+export async function partnerWithFirstQuarter(
+  server: DemoServer,
+  partner: { id: string; name: string; user: string },
+  agreements: Record<string, string>,
+): Promise<void> {
+  const { call } = server;
+  const made = await call('carla', 'POST', '/partners', { id: partner.id, name: partner.name });
+  assert.equal(made.status, 201, JSON.stringify(made.body));
+  Object.assign(
+    server.tokens,
+    await usersWithTokens(server.store, { [partner.user]: { role: 'partner', partnerId: partner.id } }),
+  );
+  const lines = await call('fin', 'POST', '/transactions', {
+    lines: [
+      usdLine(`${partner.id}-1`, partner.id, '2025-01-10', '20000.00'),
+      usdLine(`${partner.id}-2`, partner.id, '2025-02-10', '20000.00'),
+      usdLine(`${partner.id}-3`, partner.id, '2025-03-10', '14000.00'),
+    ],
+  });
+  assert.equal(lines.status, 201, JSON.stringify(lines.body));
+  for (const [id, rate] of Object.entries(agreements))
+    await activeAgreement(call, {
+      id,
+      name: `${id}: ${partner.name} first quarter`,
+      partner: partner.id,
+      currency: 'USD',
+      period: { start: '2025-01-01', end: '2025-03-31' },
+      rules: [{ id: 'volume', basis: 'amount', payout: 'percent', tiers: [{ from: '0', rate }] }],
+    });
+}

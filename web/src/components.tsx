@@ -142,3 +142,46 @@ export function BarChart({
     </figure>
   );
 }
+
+export interface Message {
+  kind: 'ok' | 'error';
+  text: string;
+}
+
+/** The outcome of the last action: a status when it worked, an alert when it did not. */
+export function Notice({ message }: { message: Message | undefined }) {
+  if (!message) return null;
+  return (
+    <p
+      role={message.kind === 'error' ? 'alert' : 'status'}
+      className={message.kind === 'error' ? 'error' : 'ok'}
+    >
+      {message.text}
+    </p>
+  );
+}
+
+/**
+ * A page's actions: `run` carries one out and shows the sentence it returns (or
+ * the message, when an outcome that worked still needs an alert), or the
+ * server's error; it answers whether the action worked.
+ */
+export function useAction(): {
+  message: Message | undefined;
+  setMessage: (message: Message | undefined) => void;
+  run: (work: () => Promise<string | Message>) => Promise<boolean>;
+} {
+  const [message, setMessage] = useState<Message>();
+  const run = useCallback(async (work: () => Promise<string | Message>) => {
+    setMessage(undefined);
+    try {
+      const outcome = await work();
+      setMessage(typeof outcome === 'string' ? { kind: 'ok', text: outcome } : outcome);
+      return true;
+    } catch (e) {
+      setMessage({ kind: 'error', text: errorText(e) });
+      return false;
+    }
+  }, []);
+  return { message, setMessage, run };
+}

@@ -4,7 +4,7 @@
 import { type FormEvent, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { api, type Page } from '../api.ts';
-import { Empty, errorText, Loading, Progress, useLoad } from '../components.tsx';
+import { Empty, errorText, Loading, Notice, Progress, useAction, useLoad } from '../components.tsx';
 import { date, money, quantity, rate } from '../format.ts';
 import { can, useSession } from '../session.tsx';
 
@@ -175,7 +175,7 @@ export function AgreementPage() {
     () => api<Page<Position>>('GET', `/accruals?agreement=${encodeURIComponent(id)}&limit=1000`),
     [id],
   );
-  const [message, setMessage] = useState<{ kind: 'ok' | 'error'; text: string }>();
+  const { message, setMessage, run } = useAction();
   const [explanation, setExplanation] = useState<string>();
   const [comment, setComment] = useState('');
   const versions = useLoad(
@@ -184,9 +184,8 @@ export function AgreementPage() {
   );
   if (!agreement.data) return <Loading error={agreement.error} />;
   const a = agreement.data;
-  const act = async (action: string) => {
-    setMessage(undefined);
-    try {
+  const act = (action: string) =>
+    run(async () => {
       const done = await api<{ status: string }>(
         'POST',
         `/agreements/${encodeURIComponent(id)}/transitions`,
@@ -195,14 +194,11 @@ export function AgreementPage() {
           ...(comment ? { comment } : {}),
         },
       );
-      setMessage({ kind: 'ok', text: `The agreement is ${done.status}.` });
       setComment('');
       agreement.reload();
       positions.reload();
-    } catch (e) {
-      setMessage({ kind: 'error', text: errorText(e) });
-    }
-  };
+      return `The agreement is ${done.status}.`;
+    });
   const explain = async () => {
     try {
       setExplanation(
@@ -239,14 +235,7 @@ export function AgreementPage() {
           ))}
         </section>
       ) : null}
-      {message ? (
-        <p
-          role={message.kind === 'error' ? 'alert' : 'status'}
-          className={message.kind === 'error' ? 'error' : 'ok'}
-        >
-          {message.text}
-        </p>
-      ) : null}
+      <Notice message={message} />
       <h2>Rules</h2>
       {a.rules.map((r) => (
         <section key={r.id} className="rule">

@@ -2,7 +2,7 @@
 // was due; finance resolves disputes and pays approved claims.
 import { useState } from 'react';
 import { api, type Page, upload } from '../api.ts';
-import { Empty, errorText, Loading, Pager, useLoad } from '../components.tsx';
+import { Empty, errorText, Loading, Notice, Pager, useAction, useLoad } from '../components.tsx';
 import { money } from '../format.ts';
 import { can, useSession } from '../session.tsx';
 
@@ -240,15 +240,10 @@ export function ClaimsPage() {
   const { me } = useSession();
   const [offset, setOffset] = useState(0);
   const list = useLoad(() => api<Page<Claim>>('GET', `/claims?limit=${LIMIT}&offset=${offset}`), [offset]);
-  const [message, setMessage] = useState<{ kind: 'ok' | 'error'; text: string }>();
+  const action = useAction();
+  const { message } = action;
   const run = async (work: () => Promise<string>) => {
-    setMessage(undefined);
-    try {
-      setMessage({ kind: 'ok', text: await work() });
-      list.reload();
-    } catch (e) {
-      setMessage({ kind: 'error', text: errorText(e) });
-    }
+    if (await action.run(work)) list.reload();
   };
   const resolve = (c: Claim, resolution: 'uphold' | 'accept', comment: string) =>
     run(async () => {
@@ -258,14 +253,7 @@ export function ClaimsPage() {
   return (
     <>
       <h1>Claims</h1>
-      {message ? (
-        <p
-          role={message.kind === 'error' ? 'alert' : 'status'}
-          className={message.kind === 'error' ? 'error' : 'ok'}
-        >
-          {message.text}
-        </p>
-      ) : null}
+      <Notice message={message} />
       {!list.data ? (
         <Loading error={list.error} />
       ) : list.data.items.length === 0 ? (

@@ -3,7 +3,7 @@
 // statements to download, and claims to submit and follow.
 import { type FormEvent, useState } from 'react';
 import { api, type Page, upload } from '../api.ts';
-import { Empty, errorText, Loading, Progress, useLoad } from '../components.tsx';
+import { Empty, errorText, Loading, Notice, Progress, useAction, useLoad } from '../components.tsx';
 import { date, money, quantity, rate } from '../format.ts';
 import { useSession } from '../session.tsx';
 import type { Position } from './AgreementPage.tsx';
@@ -23,47 +23,32 @@ export function PortalPage() {
   const agreements = useLoad(() => api<Page<Summary>>('GET', '/agreements?limit=200'), []);
   const positions = useLoad(() => api<Page<Position>>('GET', '/accruals?limit=1000'), []);
   const claims = useLoad(() => api<Page<Claim>>('GET', '/claims?limit=200'), []);
-  const [message, setMessage] = useState<{ kind: 'ok' | 'error'; text: string }>();
+  const { message, run } = useAction();
   const [claim, setClaim] = useState({ agreement: '', periodStart: '', reference: '', claimed: '' });
   const partner = me.partner;
   const year = new Date().getUTCFullYear();
 
-  const signOff = async (id: string) => {
-    setMessage(undefined);
-    try {
+  const signOff = (id: string) =>
+    run(async () => {
       const s = await api<{ version: number }>('POST', `/agreements/${encodeURIComponent(id)}/sign-offs`, {});
-      setMessage({ kind: 'ok', text: `You signed off version ${s.version} of ${id}.` });
-    } catch (e) {
-      setMessage({ kind: 'error', text: errorText(e) });
-    }
-  };
+      return `You signed off version ${s.version} of ${id}.`;
+    });
   const submitClaim = async (event: FormEvent) => {
     event.preventDefault();
-    setMessage(undefined);
-    try {
+    await run(async () => {
       const c = await api<Claim>('POST', '/claims', claim);
-      setMessage({
-        kind: c.status === 'rejected' ? 'error' : 'ok',
-        text: `Claim ${c.id} is ${c.status.replace('_', ' ')}: ${money(c.approved, c.currency)} of ${money(c.claimed, c.currency)} approved.`,
-      });
       setClaim({ agreement: '', periodStart: '', reference: '', claimed: '' });
       claims.reload();
-    } catch (e) {
-      setMessage({ kind: 'error', text: errorText(e) });
-    }
+      const text = `Claim ${c.id} is ${c.status.replace('_', ' ')}: ${money(c.approved, c.currency)} of ${money(c.claimed, c.currency)} approved.`;
+      // A rejected claim is news the partner must not miss: an alert, not a status.
+      return { kind: c.status === 'rejected' ? ('error' as const) : ('ok' as const), text };
+    });
   };
 
   return (
     <>
       <h1>My agreements</h1>
-      {message ? (
-        <p
-          role={message.kind === 'error' ? 'alert' : 'status'}
-          className={message.kind === 'error' ? 'error' : 'ok'}
-        >
-          {message.text}
-        </p>
-      ) : null}
+      <Notice message={message} />
       {!agreements.data || !positions.data ? (
         <Loading error={agreements.error ?? positions.error} />
       ) : agreements.data.items.length === 0 ? (

@@ -2,7 +2,7 @@
 // post, and download its payout document.
 import { type FormEvent, useState } from 'react';
 import { api, type Page } from '../api.ts';
-import { Empty, errorText, Loading, Pager, useLoad } from '../components.tsx';
+import { Empty, Loading, Notice, Pager, useAction, useLoad } from '../components.tsx';
 import { money } from '../format.ts';
 import { can, useSession } from '../session.tsx';
 
@@ -37,25 +37,17 @@ export function SettlementsPage() {
       ),
     [status, offset],
   );
-  const [message, setMessage] = useState<{ kind: 'ok' | 'error'; text: string }>();
+  const { message, run } = useAction();
   const [draft, setDraft] = useState({ agreement: '', rule: '', periodStart: '', kind: 'final', amount: '' });
-  const act = async (id: string, action: string) => {
-    setMessage(undefined);
-    try {
+  const act = (id: string, action: string) =>
+    run(async () => {
       const s = await api<Settlement>('POST', `/settlements/${id}/transitions`, { action });
-      setMessage({
-        kind: 'ok',
-        text: `Settlement ${id} is ${s.status}${s.documentNumber ? `: ${s.documentNumber}` : ''}.`,
-      });
       list.reload();
-    } catch (e) {
-      setMessage({ kind: 'error', text: errorText(e) });
-    }
-  };
+      return `Settlement ${id} is ${s.status}${s.documentNumber ? `: ${s.documentNumber}` : ''}.`;
+    });
   const prepare = async (event: FormEvent) => {
     event.preventDefault();
-    setMessage(undefined);
-    try {
+    await run(async () => {
       const s = await api<Settlement>('POST', '/settlements', {
         agreement: draft.agreement,
         rule: draft.rule,
@@ -63,11 +55,9 @@ export function SettlementsPage() {
         kind: draft.kind,
         ...(draft.kind === 'interim' && draft.amount ? { amount: draft.amount } : {}),
       });
-      setMessage({ kind: 'ok', text: `Settlement ${s.id} prepared: ${money(s.amount, s.currency)}.` });
       list.reload();
-    } catch (e) {
-      setMessage({ kind: 'error', text: errorText(e) });
-    }
+      return `Settlement ${s.id} prepared: ${money(s.amount, s.currency)}.`;
+    });
   };
   return (
     <>
@@ -141,14 +131,7 @@ export function SettlementsPage() {
           </select>
         </label>
       </div>
-      {message ? (
-        <p
-          role={message.kind === 'error' ? 'alert' : 'status'}
-          className={message.kind === 'error' ? 'error' : 'ok'}
-        >
-          {message.text}
-        </p>
-      ) : null}
+      <Notice message={message} />
       {!list.data ? (
         <Loading error={list.error} />
       ) : list.data.items.length === 0 ? (

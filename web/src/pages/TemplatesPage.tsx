@@ -2,7 +2,7 @@
 // a new one (one rule with its tiers) or replace one.
 import { type FormEvent, useState } from 'react';
 import { api, type Page } from '../api.ts';
-import { Empty, errorText, Loading, useLoad } from '../components.tsx';
+import { Empty, Loading, Notice, useAction, useLoad } from '../components.tsx';
 import { rate } from '../format.ts';
 import { can, useSession } from '../session.tsx';
 
@@ -33,10 +33,9 @@ export function TemplatesPage() {
     currency: 'USD',
     tiers: '0:1, 50000:2',
   });
-  const [message, setMessage] = useState<{ kind: 'ok' | 'error'; text: string }>();
+  const { message, run } = useAction();
   const save = async (event: FormEvent) => {
     event.preventDefault();
-    setMessage(undefined);
     // Tiers written as "from:rate" pairs, e.g. "0:1, 50000:2"; the server checks them.
     const tiers = draft.tiers
       .split(',')
@@ -53,15 +52,13 @@ export function TemplatesPage() {
       currency: draft.currency,
       rules: [{ id: 'volume', tiers }],
     };
-    try {
+    await run(async () => {
       const exists = list.data?.items.some((t) => t.id === draft.id);
       if (exists) await api('PUT', `/agreement-templates/${encodeURIComponent(draft.id)}`, body);
       else await api('POST', '/agreement-templates', { id: draft.id, ...body });
-      setMessage({ kind: 'ok', text: `Template ${draft.id} ${exists ? 'replaced' : 'saved'}.` });
       list.reload();
-    } catch (e) {
-      setMessage({ kind: 'error', text: errorText(e) });
-    }
+      return `Template ${draft.id} ${exists ? 'replaced' : 'saved'}.`;
+    });
   };
   return (
     <>
@@ -153,14 +150,7 @@ export function TemplatesPage() {
           </fieldset>
         </form>
       ) : null}
-      {message ? (
-        <p
-          role={message.kind === 'error' ? 'alert' : 'status'}
-          className={message.kind === 'error' ? 'error' : 'ok'}
-        >
-          {message.text}
-        </p>
-      ) : null}
+      <Notice message={message} />
     </>
   );
 }
