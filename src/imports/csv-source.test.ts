@@ -258,10 +258,12 @@ describe('malformed records are reported, never dropped', () => {
     assert.match(extra?.message ?? '', /^expected 7 fields, found 8: 1 more than the header has columns/);
     assert.match(closing?.message ?? '', /text follows the closing quote of column 3 \(partner\)/);
     assert.match(opening?.message ?? '', /column 3 \(partner\) has a quote inside unquoted text/);
-    assert.match(tooLong?.message ?? '', new RegExp(`longest accepted is ${CSV_RECORD_LENGTH_MAX}`));
+    assert.match(tooLong?.message ?? '', new RegExp(`longer than ${CSV_RECORD_LENGTH_MAX} bytes`));
     assert.equal(short?.raw, lines[2]);
     assert.equal(closing?.raw, lines[4]);
-    assert.equal(tooLong?.raw, lines[6], 'a long line within one chunk is kept whole');
+    // Its first characters only, as for a line longer than a read: the report does not depend on where reads fall.
+    assert.equal(tooLong?.raw, lines[6]!.slice(0, CSV_RECORD_LENGTH_MAX));
+    assert.ok(lines[6]!.length > CSV_RECORD_LENGTH_MAX);
   });
 
   test('an unclosed quote reports its line and the following lines are still read', async () => {

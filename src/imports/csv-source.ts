@@ -111,6 +111,8 @@ interface PhysicalLine {
   line: number;
 }
 
+const TOO_LONG_MESSAGE = `the line is longer than ${CSV_RECORD_LENGTH_MAX} bytes, the longest record accepted (only its first ${CSV_RECORD_LENGTH_MAX} characters are kept in reports)`;
+
 // States of the quote scanner, which finds where a record with quotes ends.
 const FIELD_START = 0;
 const UNQUOTED = 1;
@@ -236,12 +238,7 @@ export class CsvTokenizer {
       this.abandonPending(true);
       this.drainRefeed();
     }
-    this.emitProblem(
-      overlong.line,
-      overlong.prefix,
-      'record_too_long',
-      `the line is longer than ${CSV_RECORD_LENGTH_MAX} bytes, the longest record accepted (only its first ${CSV_RECORD_LENGTH_MAX} characters are kept in reports)`,
-    );
+    this.emitProblem(overlong.line, overlong.prefix, 'record_too_long', TOO_LONG_MESSAGE);
   }
 
   private accept(text: string, ending: string, line: number): void {
@@ -379,12 +376,9 @@ export class CsvTokenizer {
   /** Checks a complete record's size and encoding; reports it and returns false when it fails. */
   private checkLine(line: number, raw: string): boolean {
     if (raw.length > CHARACTERS_ALWAYS_WITHIN_LIMIT && Buffer.byteLength(raw) > CSV_RECORD_LENGTH_MAX) {
-      this.emitProblem(
-        line,
-        raw,
-        'record_too_long',
-        `the record is ${Buffer.byteLength(raw)} bytes long; the longest accepted is ${CSV_RECORD_LENGTH_MAX}`,
-      );
+      // Reported as a line cut short while it was read is: the report does not depend on where
+      // the file's reads happened to fall.
+      this.emitProblem(line, raw.slice(0, CSV_RECORD_LENGTH_MAX), 'record_too_long', TOO_LONG_MESSAGE);
       return false;
     }
     if (this.sawReplacementCharacter && raw.includes('\uFFFD')) {
@@ -697,7 +691,7 @@ class CsvFileReader implements CsvRecordSink {
 // ---------------------------------------------------------------------------
 // Turning records into items.
 
-type RowBuilder = (line: number, raw: string, fields: string[]) => SourceItem;
+export type RowBuilder = (line: number, raw: string, fields: string[]) => SourceItem;
 
 function fieldCountProblem(
   line: number,
@@ -979,11 +973,64 @@ export async function openCsvSource(file: string, options: CsvSourceOptions): Pr
   return {
     file,
     header: reader.headerRecord.raw,
+    names: reader.headerRecord.names,
+    headerLine: reader.headerRecord.line,
+    settings,
+    standalone: mapping === undefined || mapping.joins.length === 0,
+    close: () => reader.close(),
     totalBytes,
     bytesRead: () => reader.bytesRead,
     items: () => eachItem(batches()),
     batches,
   };
+}
+
+/**
+ * The row builder of a file with these header names, for a mapping without
+ * joins (joined files are loaded by openCsvSource). Throws as openCsvSource does
+ * for the header: missing_column, unknown_column, duplicate_column, invalid_mapping.
+ */
+export function rowBuilder(
+  kind: ImportKind,
+  file: string,
+  names: readonly string[],
+  mapping?: Mapping,
+): RowBuilder {
+  if (mapping === undefined) return defaultRowBuilder(kind, file, names);
+  assert.equal(mapping.joins.length, 0, 'a mapping with joins is read through openCsvSource');
+  return mappedRowBuilder(compileMapping(mapping, { file, header: names }, []), names, mapping.csv);
+}
+
+/**
+ * The items of a piece of a file that begins at the start of a line after the
+ * header and has no quote character (so every line is a record of its own).
+ * Lines are numbered from 1 within the piece; returns how many it has.
+ */
+export function pieceItems(
+  text: string,
+  settings: CsvSettings,
+  names: readonly string[],
+  build: RowBuilder,
+  emit: (item: SourceItem) => void,
+): number {
+  const tokenizer = new CsvTokenizer(
+    { ...settings, skipLines: 0 },
+    {
+      record(line, raw, fields) {
+        emit(build(line, raw, fields));
+      },
+      problem(line, raw, code, message, column) {
+        const field = column !== undefined ? names[column] : undefined;
+        emit({ ok: false, problem: { line, raw, code, message, ...(field !== undefined ? { field } : {}) } });
+      },
+    },
+  );
+  tokenizer.columnNames = names;
+  tokenizer.feed(text);
+  tokenizer.end();
+  let lines = 0;
+  for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', at + 1)) lines += 1;
+  return text.length > 0 && !text.endsWith('\n') ? lines + 1 : lines;
 }
 
 async function* eachItem(batches: AsyncIterable<SourceItem[]>): AsyncGenerator<SourceItem> {

@@ -13,8 +13,6 @@ import { sql } from 'kysely';
 import { addLinesToAccruals, lineFromColumns } from '../accruals/accruals.service.ts';
 import { type AuditEntry, appendAudit, commandLineActor } from '../audit/audit.service.ts';
 import type { Line } from '../calculation/aggregate.ts';
-import { partnerImport } from '../partners/partners.schema.ts';
-import { productImport } from '../products/products.schema.ts';
 import { csvField } from '../shared/csv-text.ts';
 import type { Problem } from '../shared/errors.ts';
 import {
@@ -25,23 +23,26 @@ import {
 } from '../shared/limits.ts';
 import {
   type CopyState,
+  copyIfAllNew,
   copyNewRows,
   createIndexes,
   dropSecondaryIndexes,
   estimatedRows,
 } from '../store/bulk-insert.ts';
 import type { Database, Store } from '../store/database.ts';
-import { transactionImport } from '../transactions/transactions.schema.ts';
 import { openCsvSource } from './csv-source.ts';
-import type { ImportSpec, ReferenceSets } from './import-spec.ts';
+import { IMPORT_SPECS, type ImportSpec, type ReferenceSets } from './import-spec.ts';
 import type { Mapping } from './mapping.ts';
+import {
+  checkedPieces,
+  PARALLEL_CHECK_BYTES_MIN,
+  type Piece,
+  PieceChecker,
+  type PieceContext,
+  piecesStart,
+  warmUpCheckers,
+} from './parallel-check.ts';
 import type { ImportKind, SourceRow } from './source.types.ts';
-
-export const IMPORT_SPECS: Record<ImportKind, ImportSpec> = {
-  partners: partnerImport,
-  products: productImport,
-  transactions: transactionImport,
-};
 
 /** An import of at least this many new rows refreshes the table's planner statistics. */
 const ANALYZE_AFTER_ROWS = 10_000;
@@ -65,6 +66,12 @@ export interface ImportOptions {
    */
   partnerScope?: readonly string[];
   requestId?: string;
+  /**
+   * Whether to read and check the file in pieces on worker threads
+   * (parallel-check.ts): by default when it is large and can be cut at any line.
+   * `false` reads it on the main thread; `true` cuts any file that can be cut.
+   */
+  inPieces?: boolean;
 }
 
 export type ImportOutcome = 'imported' | 'partially_imported' | 'nothing_imported';
@@ -153,6 +160,9 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
     kind: options.kind,
     ...(options.mapping ? { mapping: options.mapping } : {}),
   });
+  const tryPieces =
+    !options.partnerScope && (options.inPieces ?? source.totalBytes >= PARALLEL_CHECK_BYTES_MIN);
+  if (tryPieces) warmUpCheckers();
   const fileName = basename(options.file);
   const errors = new LineWriter(
     options.errorsFile ?? `${options.file}.errors.csv`,
@@ -172,10 +182,22 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
     problemCount: 0,
   };
 
+  // The summary lists the problems of the first lines. Conflicts are found when rows are written,
+  // after later lines were read, so a problem may still displace one found earlier on a later line.
+  const keepProblem = (problem: Problem) => {
+    const kept = summary.problems;
+    if (kept.length < PROBLEMS_PRINTED_MAX) {
+      kept.push(problem);
+      return;
+    }
+    let last = 0;
+    for (let i = 1; i < kept.length; i++) if ((kept[i]!.line ?? 0) > (kept[last]!.line ?? 0)) last = i;
+    if ((problem.line ?? 0) < (kept[last]!.line ?? 0)) kept[last] = problem;
+  };
   const report = async (problem: Problem, raw: string) => {
     summary.problemCount += 1;
     const located = { file: fileName, ...problem };
-    if (summary.problems.length < PROBLEMS_PRINTED_MAX) summary.problems.push(located);
+    keepProblem(located);
     await errors.write(
       [fileName, String(problem.line ?? ''), problem.field ?? '', problem.code, problem.message]
         .map(csvField)
@@ -189,7 +211,7 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
     for (const [i, p] of problems.entries()) {
       summary.problemCount += 1;
       const located = { file: fileName, line: row.line, ...p };
-      if (summary.problems.length < PROBLEMS_PRINTED_MAX) summary.problems.push(located);
+      keepProblem(located);
       await errors.write(
         [fileName, String(row.line), p.field ?? '', p.code, p.message].map(csvField).join(','),
       );
@@ -226,7 +248,6 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
     const keepsAccruals = spec.table.table === 'transactions';
     let newLines: Line[] | undefined = [];
     type Item = { row: SourceRow; key: string; columns: (string | null)[] };
-    let batch: Item[] = [];
     // One batch is written while the next is read and checked: the database and
     // the parser work side by side. Batches still reach the table in file order
     // (one connection), so a key repeated in a later batch meets the stored row.
@@ -235,6 +256,8 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
     // its secondary indexes once at the end rather than row by row.
     let droppedIndexes: string[] | undefined;
     const copyState: CopyState = { tryCopy: true };
+    let rowChars = 0;
+    let batchRows = 0;
     const decideLoadMode = async () => {
       if (droppedIndexes !== undefined) return;
       // The file's size over the average size of the rows read so far (the reader reads ahead).
@@ -272,54 +295,118 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
         if (sameContent && firstStored) summary.duplicates += 1;
         else await rejectRow(item.row, [conflictProblem(spec, item.key)]);
       }
-      options.onProgress?.(source.bytesRead(), source.totalBytes);
     };
-    let rowChars = 0;
-    let batchRows = 0;
-    const flush = async () => {
-      if (batch.length === 0) return;
-      if (droppedIndexes === undefined)
-        for (const item of batch) {
-          rowChars += item.row.raw.length + 1;
-          batchRows += 1;
-        }
-      // Keys repeated inside one batch: the first is inserted, the others are
-      // compared with it exactly as a later batch would be compared with the store.
+    /** Writes checked rows; keys repeated among them are compared with the first, as with a stored row. */
+    const writeItems = async (items: readonly Item[]) => {
       const firstByKey = new Map<string, Item>();
       const repeats: Item[] = [];
-      for (const item of batch) {
+      for (const item of items) {
         if (firstByKey.has(item.key)) repeats.push(item);
         else firstByKey.set(item.key, item);
       }
-      batch = [];
-      await writing;
-      await decideLoadMode();
-      writing = write(firstByKey, repeats);
-      // Keeps an early failure from going unhandled while the next batch is read.
-      writing.catch(() => undefined);
+      await write(firstByKey, repeats);
     };
-    for await (const items of source.batches()) {
-      for (const item of items) {
-        summary.read += 1;
-        if (!item.ok) {
-          summary.rejected += 1;
-          await report(item.problem, item.problem.raw);
-          continue;
+    // A large file without quotes is read and checked in pieces on worker threads (parallel-check.ts).
+    const start = tryPieces ? await piecesStart(source) : undefined;
+    if (start !== undefined) {
+      source.close();
+      // So many lines rebuild the accruals they touch from the stored lines.
+      newLines = undefined;
+      const context: PieceContext = {
+        kind: options.kind,
+        file: options.file,
+        names: source.names,
+        settings: source.settings,
+        ...(options.mapping ? { mapping: options.mapping } : {}),
+        importId,
+        partners: [...references.partners],
+        products: [...references.products],
+      };
+      let mainChecker: PieceChecker | undefined;
+      let bytesDone = start;
+      const writePiece = async (piece: Piece, lineOffset: number) => {
+        if (piece.checked.rows > 0) {
+          if (copyState.tryCopy && (await copyIfAllNew(store, db, spec.table, piece.checked.copy))) {
+            summary.imported += piece.checked.rows;
+          } else {
+            // Some keys are stored already, or repeat: the piece's rows are read again here
+            // and written as a batch of the main thread's own would be.
+            mainChecker ??= new PieceChecker(context);
+            const items: Item[] = [];
+            mainChecker.each(
+              piece.bytes,
+              (row, key, columns) =>
+                items.push({ row: { ...row, line: row.line + lineOffset }, key, columns }),
+              () => undefined,
+            );
+            copyState.tryCopy = false;
+            for (let i = 0; i < items.length; i += IMPORT_ROWS_PER_BATCH_MAX)
+              await writeItems(items.slice(i, i + IMPORT_ROWS_PER_BATCH_MAX));
+          }
         }
-        // A partner's own lines are kept apart from the ERP's: its line ids are prefixed with its
-        // partner id, so they never meet (nor reveal) another partner's or the ERP's lines.
-        if (scope && item.row.values.id)
-          item.row.values.id = `${item.row.values.partner}:${item.row.values.id}`;
-        const checked = spec.check(item.row.values, references);
-        if (!checked.ok) {
-          await rejectRow(item.row, checked.problems);
-          continue;
+        bytesDone += piece.bytes.length;
+        options.onProgress?.(bytesDone, source.totalBytes);
+      };
+      let lineOffset = source.headerLine;
+      for await (const piece of checkedPieces(options.file, start, context)) {
+        const offset = lineOffset;
+        lineOffset += piece.checked.lines;
+        summary.read += piece.checked.read;
+        for (const bad of piece.checked.bad) {
+          if ('source' in bad) {
+            summary.rejected += 1;
+            await report({ ...bad.source, line: bad.source.line + offset }, bad.source.raw);
+          } else await rejectRow({ line: bad.line + offset, raw: bad.raw }, bad.problems);
         }
-        batch.push({ row: item.row, key: checked.key, columns: checked.columns });
-        if (batch.length >= IMPORT_ROWS_PER_BATCH_MAX) await flush();
+        if (droppedIndexes === undefined) {
+          rowChars += piece.bytes.length;
+          batchRows += piece.checked.read;
+        }
+        await writing;
+        await decideLoadMode();
+        writing = writePiece(piece, offset);
+        writing.catch(() => undefined);
       }
+    } else {
+      let batch: Item[] = [];
+      const flush = async () => {
+        if (batch.length === 0) return;
+        if (droppedIndexes === undefined)
+          for (const item of batch) {
+            rowChars += item.row.raw.length + 1;
+            batchRows += 1;
+          }
+        const items = batch;
+        batch = [];
+        await writing;
+        await decideLoadMode();
+        writing = writeItems(items).then(() => options.onProgress?.(source.bytesRead(), source.totalBytes));
+        // Keeps an early failure from going unhandled while the next batch is read.
+        writing.catch(() => undefined);
+      };
+      for await (const items of source.batches()) {
+        for (const item of items) {
+          summary.read += 1;
+          if (!item.ok) {
+            summary.rejected += 1;
+            await report(item.problem, item.problem.raw);
+            continue;
+          }
+          // A partner's own lines are kept apart from the ERP's: its line ids are prefixed with its
+          // partner id, so they never meet (nor reveal) another partner's or the ERP's lines.
+          if (scope && item.row.values.id)
+            item.row.values.id = `${item.row.values.partner}:${item.row.values.id}`;
+          const checked = spec.check(item.row.values, references);
+          if (!checked.ok) {
+            await rejectRow(item.row, checked.problems);
+            continue;
+          }
+          batch.push({ row: item.row, key: checked.key, columns: checked.columns });
+          if (batch.length >= IMPORT_ROWS_PER_BATCH_MAX) await flush();
+        }
+      }
+      await flush();
     }
-    await flush();
     await writing;
     options.onProgress?.(source.totalBytes, source.totalBytes);
     if (summary.rejected > 0 && !options.skipInvalid) throw new RollBack();

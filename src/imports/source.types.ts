@@ -3,6 +3,8 @@
 // every record is accounted for and none is dropped. Checking the values (dates,
 // amounts, references) is the job of each kind's ImportSpec, not of the source.
 
+import type { CsvSettings } from './mapping.ts';
+
 export type ImportKind = 'partners' | 'products' | 'transactions';
 
 export const IMPORT_KINDS: readonly ImportKind[] = ['partners', 'products', 'transactions'];
@@ -34,6 +36,15 @@ export interface RecordSource {
   totalBytes: number;
   /** Bytes of the file consumed so far, for a progress bar. */
   bytesRead(): number;
+  /** The header's column names and its physical line number. */
+  names: readonly string[];
+  headerLine: number;
+  /** How the file is read (delimiter, quote, encoding...). */
+  settings: CsvSettings;
+  /** Whether a row can be built without this source (false when a mapping joins other files). */
+  standalone: boolean;
+  /** Stops reading; for a source whose records are read another way (see parallel-check.ts). */
+  close(): void;
   /** The records after the header; may be iterated once (this or `batches`). */
   items(): AsyncIterable<SourceItem>;
   /** The same records, in the runs they are read in (one await per run, not per record). */

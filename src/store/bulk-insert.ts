@@ -4,6 +4,7 @@
 // different content (refused: a stored record is never overwritten).
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
+import { copyText } from './copy-text.ts';
 import type { Database, Store } from './database.ts';
 import { sqlArray } from './sql-arrays.ts';
 
@@ -104,40 +105,36 @@ export async function copyNewRows(
   if (state.tryCopy) {
     let text = '';
     for (const row of rows) text += copyText(row, importId);
-    await sql`SAVEPOINT copy_new_rows`.execute(trx);
-    try {
-      await store.copyRows(trx, spec.table, [...spec.columns.map((c) => c.name), 'import_id'], text);
-      await sql`RELEASE SAVEPOINT copy_new_rows`.execute(trx);
-      return new Map(rows.map((r) => [r[0]!, 'inserted']));
-    } catch (error) {
-      if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error;
-      await sql`ROLLBACK TO SAVEPOINT copy_new_rows`.execute(trx);
-    }
+    if (await copyIfAllNew(store, trx, spec, text)) return new Map(rows.map((r) => [r[0]!, 'inserted']));
   }
   const statuses = await insertNewRows(trx, spec, rows, importId);
   state.tryCopy = [...statuses.values()].every((s) => s === 'inserted');
   return statuses;
 }
 
-const UNIQUE_VIOLATION = '23505';
-
-// COPY's text format: tab between columns, newline after each row, \N for null,
-// and a backslash escaping the characters that would otherwise end a value.
-const COPY_SPECIAL = /[\\\t\n\r]/;
-const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
-
-/** One row in COPY's text format, newline included; `last`, when given, is a final column needing no escapes. */
-export function copyText(values: readonly (string | null)[], last?: string): string {
-  let row = '';
-  for (let j = 0; j < values.length; j++) {
-    const value = values[j];
-    if (j > 0) row += '\t';
-    if (value === null || value === undefined) row += '\\N';
-    else if (COPY_SPECIAL.test(value)) row += value.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]!);
-    else row += value;
+/**
+ * Copies rows given as COPY text, import id last, when none of their keys is
+ * stored or repeated among them; returns false, with nothing written, otherwise.
+ */
+export async function copyIfAllNew(
+  store: Store,
+  trx: Database,
+  spec: BulkTable,
+  text: string,
+): Promise<boolean> {
+  await sql`SAVEPOINT copy_new_rows`.execute(trx);
+  try {
+    await store.copyRows(trx, spec.table, [...spec.columns.map((c) => c.name), 'import_id'], text);
+    await sql`RELEASE SAVEPOINT copy_new_rows`.execute(trx);
+    return true;
+  } catch (error) {
+    if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error;
+    await sql`ROLLBACK TO SAVEPOINT copy_new_rows`.execute(trx);
+    return false;
   }
-  return last === undefined ? `${row}\n` : `${row}\t${last}\n`;
 }
+
+const UNIQUE_VIOLATION = '23505';
 
 /**
  * Drops the table's secondary indexes (not those behind a primary key or unique

@@ -37,7 +37,7 @@ export interface Store {
   /** Loads a CSV file with a header into a table with PostgreSQL's COPY (used to measure the bare load speed). */
   copyCsv(table: string, file: string): Promise<void>;
   /**
-   * Copies rows, as the text of COPY's text format (see `copyText` in bulk-insert.ts), into
+   * Copies rows, as the text of COPY's text format (see copy-text.ts), into
    * columns of a table on the connection `trx` runs on: `trx` is a transaction
    * of this store's `db`, so the rows are written, or rolled back, with it.
    */
