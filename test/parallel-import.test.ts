@@ -197,4 +197,38 @@ describe('importing a large file in pieces', () => {
       await two.dispose();
     }
   });
+
+  test('two large imports at once share the workers, each with its own rows', async () => {
+    const one = await fresh();
+    const two = await fresh();
+    try {
+      const lines = (prefix: string, amount: string) =>
+        `id,date,partner,sku,quantity,amount,currency\n${Array.from(
+          { length: 90_000 },
+          (_, i) =>
+            `${prefix}${i},2025-04-${String((i % 30) + 1).padStart(2, '0')},P${(i % 20) + 1},S${(i % 50) + 1},1,${amount},USD`,
+        ).join('\n')}\n`;
+      const a = join(dir, 'a.csv');
+      const b = join(dir, 'b.csv');
+      writeFileSync(a, lines('A', '1.25'));
+      writeFileSync(b, lines('B', '2.50'));
+      const [first, second] = await Promise.all([
+        importFile(one, { kind: 'transactions', file: a, inPieces: true }),
+        importFile(two, { kind: 'transactions', file: b, inPieces: true }),
+      ]);
+      assert.equal(first.imported, 90_000);
+      assert.equal(second.imported, 90_000);
+      const totals = async (store: Store) =>
+        (
+          await sql<{ n: string; amount: string; ids: string }>`
+            SELECT count(*) AS n, sum(amount)::text AS amount, string_agg(DISTINCT left(id, 1), '') AS ids
+            FROM transactions`.execute(store.db)
+        ).rows[0];
+      assert.deepEqual(await totals(one), { n: '90000', amount: '112500.00', ids: 'A' });
+      assert.deepEqual(await totals(two), { n: '90000', amount: '225000.00', ids: 'B' });
+    } finally {
+      await one.dispose();
+      await two.dispose();
+    }
+  });
 });

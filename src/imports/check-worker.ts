@@ -1,22 +1,35 @@
 // The checking side of a worker thread (see parallel-check.ts): an import's
 // context, then pieces of its file in; their checked rows as COPY text and
-// their bad rows out.
+// their bad rows out. Imports running at the same time each have their own
+// token, so their pieces never meet another import's context.
 import { parentPort } from 'node:worker_threads';
 import { PieceChecker, type PieceContext } from './parallel-check.ts';
 
-let current: { token: number; checker: PieceChecker } | undefined;
-parentPort!.on(
-  'message',
-  (m: { token: number; context: PieceContext } | { token: number; id: number; bytes: Uint8Array }) => {
-    if ('context' in m) {
-      current = { token: m.token, checker: new PieceChecker(m.context) };
-      return;
-    }
+type Message =
+  | { token: number; context: PieceContext }
+  | { token: number; id: number; bytes: Uint8Array }
+  | { token: number; done: true };
+
+const checkers = new Map<number, PieceChecker | Error>();
+parentPort!.on('message', (m: Message) => {
+  if ('context' in m) {
     try {
-      if (current?.token !== m.token) throw new Error(`piece ${m.id} of an import that has not begun`);
-      parentPort!.postMessage({ token: m.token, id: m.id, checked: current.checker.check(m.bytes) });
+      checkers.set(m.token, new PieceChecker(m.context));
     } catch (error) {
-      parentPort!.postMessage({ token: m.token, id: m.id, error: (error as Error).stack ?? String(error) });
+      checkers.set(m.token, error as Error);
     }
-  },
-);
+    return;
+  }
+  if ('done' in m) {
+    checkers.delete(m.token);
+    return;
+  }
+  try {
+    const checker = checkers.get(m.token);
+    if (checker === undefined) throw new Error(`piece ${m.id} of an import that has not begun`);
+    if (checker instanceof Error) throw checker;
+    parentPort!.postMessage({ token: m.token, id: m.id, checked: checker.check(m.bytes) });
+  } catch (error) {
+    parentPort!.postMessage({ token: m.token, id: m.id, error: (error as Error).stack ?? String(error) });
+  }
+});

@@ -265,6 +265,7 @@ export async function* checkedPieces(
     await handle.close();
     failAll(new Error(`checking ${file}: the import ended`));
     for (const worker of workers) {
+      worker.postMessage({ token, done: true });
       worker.off('message', onMessage);
       worker.off('error', failAll);
       worker.off('exit', onExit);
