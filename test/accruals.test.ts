@@ -70,10 +70,25 @@ describe('accrual positions', () => {
         assert.ok(empty.every((p) => p.lineCount === 0 && p.rebate.isZero()));
 
         const parts = split(join(dir, 'transactions.csv'), 3, dir);
+        let before = figures(empty);
         for (const part of parts) {
-          const summary = await importFile(store, { kind: 'transactions', file: part });
+          let named: readonly string[] = [];
+          const summary = await importFile(store, {
+            kind: 'transactions',
+            file: part,
+            onAccrualsChanged: (ids) => {
+              named = ids;
+            },
+          });
           assert.ok(summary.imported > 0);
-          await assertCurrent(store);
+          const after = figures(await assertCurrent(store));
+          // The import names exactly the agreements whose positions moved.
+          const moved = new Set(
+            [...after].filter(([key, value]) => before.get(key) !== value).map(([key]) => key.split('/')[0]!),
+          );
+          assert.ok(moved.size > 0);
+          assert.deepEqual([...named].sort(), [...moved].sort());
+          before = after;
         }
         // Every demo agreement earns something once all lines are in, and the
         // mix rule counting distinct products (re-totalled, not added) is among them.
@@ -96,7 +111,16 @@ describe('accrual positions', () => {
         // The same good line alone moves the positions of its partner's agreements.
         const good = join(dir, 'good.csv');
         writeFileSync(good, `${header}\n${line}\n`);
-        assert.equal((await importFile(store, { kind: 'transactions', file: good })).imported, 1);
+        let named: readonly string[] = [];
+        const one = await importFile(store, {
+          kind: 'transactions',
+          file: good,
+          onAccrualsChanged: (ids) => {
+            named = ids;
+          },
+        });
+        assert.equal(one.imported, 1);
+        assert.deepEqual(named, ['DEMO-01-VOLUME']);
         const moved = await assertCurrent(store);
         const was = figures(full);
         const changed = [...figures(moved)]

@@ -72,6 +72,11 @@ export interface ImportOptions {
    * `false` reads it on the main thread; `true` cuts any file that can be cut.
    */
   inPieces?: boolean;
+  /**
+   * Told, once the import is committed, which agreements' accrual positions it
+   * changed: what a real-time view reads again (none when nothing was imported).
+   */
+  onAccrualsChanged?: (agreementIds: readonly string[]) => void;
 }
 
 export type ImportOutcome = 'imported' | 'partially_imported' | 'nothing_imported';
@@ -237,6 +242,8 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
     ...(options.requestId ? { requestId: options.requestId } : {}),
   });
 
+  // The agreements whose accruals the import changed, told once it is committed.
+  let changedAgreements: string[] = [];
   const runImport = async (db: Database, importId: string) => {
     const stored = await loadReferences(store, db, spec);
     const scope = options.partnerScope;
@@ -411,7 +418,8 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
     options.onProgress?.(source.totalBytes, source.totalBytes);
     if (summary.rejected > 0 && !options.skipInvalid) throw new RollBack();
     if (droppedIndexes && droppedIndexes.length > 0) await createIndexes(db, droppedIndexes);
-    if (keepsAccruals && summary.imported > 0) await addLinesToAccruals(store, db, newLines);
+    if (keepsAccruals && summary.imported > 0)
+      changedAgreements = await addLinesToAccruals(store, db, newLines);
   };
 
   try {
@@ -476,6 +484,7 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
   }
   await errors.close();
   await rejects.close();
+  if (summary.imported > 0 && changedAgreements.length > 0) options.onAccrualsChanged?.(changedAgreements);
   // The planner needs fresh statistics to aggregate a large load by hashing rather
   // than sorting; the embedded store has no autovacuum to gather them.
   if (summary.imported >= ANALYZE_AFTER_ROWS)
