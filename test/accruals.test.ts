@@ -40,6 +40,19 @@ async function assertCurrent(store: Store): Promise<AccrualPosition[]> {
   return positions;
 }
 
+/** Imports lines, with the agreements the import says it changed. */
+async function importNamingChanges(store: Store, file: string) {
+  let named: readonly string[] = [];
+  const summary = await importFile(store, {
+    kind: 'transactions',
+    file,
+    onAccrualsChanged: (ids) => {
+      named = ids;
+    },
+  });
+  return { summary, named };
+}
+
 /** Splits a CSV file into `parts` files with the same header. */
 function split(file: string, parts: number, dir: string): string[] {
   const [header, ...lines] = readFileSync(file, 'utf8').trimEnd().split('\n');
@@ -72,14 +85,7 @@ describe('accrual positions', () => {
         const parts = split(join(dir, 'transactions.csv'), 3, dir);
         let before = figures(empty);
         for (const part of parts) {
-          let named: readonly string[] = [];
-          const summary = await importFile(store, {
-            kind: 'transactions',
-            file: part,
-            onAccrualsChanged: (ids) => {
-              named = ids;
-            },
-          });
+          const { summary, named } = await importNamingChanges(store, part);
           assert.ok(summary.imported > 0);
           const after = figures(await assertCurrent(store));
           // The import names exactly the agreements whose positions moved.
@@ -111,14 +117,7 @@ describe('accrual positions', () => {
         // The same good line alone moves the positions of its partner's agreements.
         const good = join(dir, 'good.csv');
         writeFileSync(good, `${header}\n${line}\n`);
-        let named: readonly string[] = [];
-        const one = await importFile(store, {
-          kind: 'transactions',
-          file: good,
-          onAccrualsChanged: (ids) => {
-            named = ids;
-          },
-        });
+        const { summary: one, named } = await importNamingChanges(store, good);
         assert.equal(one.imported, 1);
         assert.deepEqual(named, ['DEMO-01-VOLUME']);
         const moved = await assertCurrent(store);
