@@ -168,6 +168,11 @@ export class CsvTokenizer {
     };
   }
 
+  /** Physical lines read so far (after `end`, a last line without a line end included). */
+  get linesRead(): number {
+    return this.nextLine - 1;
+  }
+
   feed(text: string): void {
     if (text === '') return;
     if (!this.sawReplacementCharacter && text.includes('\uFFFD')) this.sawReplacementCharacter = true;
@@ -1028,9 +1033,7 @@ export function pieceItems(
   tokenizer.columnNames = names;
   tokenizer.feed(text);
   tokenizer.end();
-  let lines = 0;
-  for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', at + 1)) lines += 1;
-  return text.length > 0 && !text.endsWith('\n') ? lines + 1 : lines;
+  return tokenizer.linesRead;
 }
 
 async function* eachItem(batches: AsyncIterable<SourceItem[]>): AsyncGenerator<SourceItem> {
