@@ -27,7 +27,7 @@ import type {
   Totals,
 } from '../calculation/calculation.types.ts';
 import { settleAgreement, type TotalsRequest, totalsRequests } from '../calculation/engine.ts';
-import { LineMatcher, type TotalsDelta } from '../calculation/line-matcher.ts';
+import { addDelta, LineMatcher, type TotalsDelta } from '../calculation/line-matcher.ts';
 import { bulkTotals } from '../settlements/bulk-totals.ts';
 import {
   loadMasterData,
@@ -41,6 +41,7 @@ import { Decimal } from '../shared/decimal.ts';
 import { ACCRUAL_INCREMENTAL_LINES_MAX } from '../shared/limits.ts';
 import type { Database, Store } from '../store/database.ts';
 import { sqlArray } from '../store/sql-arrays.ts';
+import { currentTotals, StagedTotals, type StoredWindow, totalsIn } from './totals-cache.ts';
 
 /** Serialises totals updates: two imports touching one window must not overwrite each other's totals. */
 const ACCRUAL_LOCK_KEY = 7_202_611;
@@ -184,6 +185,8 @@ async function writeAccruals(
   readers?: Database,
 ) {
   if (agreements.length === 0) return [];
+  // Every writer of the totals takes the lock first (see addLinesToAccruals).
+  await sql`SELECT pg_advisory_xact_lock(${ACCRUAL_LOCK_KEY})`.execute(db);
   const resolver = new ScopeResolver(master);
   const requests = agreements.flatMap((a) => totalsRequests(a));
   const totals = await bulkTotals(
@@ -252,35 +255,73 @@ export function lineFromColumns(columns: readonly (string | null)[]): Line {
   };
 }
 
+/** What an import changed in the accruals; `committed` is called once its transaction has committed. */
+export interface AccrualChange {
+  /** The agreements whose positions changed. */
+  agreements: string[];
+  /** Brings this process's copy of the totals and positions up to date (totals-cache.ts). */
+  committed(): void;
+}
+
+const NO_CHANGE: AccrualChange = { agreements: [], committed: () => undefined };
+
+/** Lets queries already sent reach the database before a stretch of calculation on this thread. */
+const letQueriesGo = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /**
  * Adds newly stored lines to the window totals, inside the transaction that
  * stored them. `lines` undefined means too many to add one by one: every total
- * is rebuilt from the stored lines instead (one pass over them). Returns the
- * agreements whose positions changed.
+ * is rebuilt from the stored lines instead (one pass over them).
  */
 export async function addLinesToAccruals(
   store: Store,
   db: Database,
   lines: readonly Line[] | undefined,
-): Promise<string[]> {
+): Promise<AccrualChange> {
   if (lines === undefined || lines.length > ACCRUAL_INCREMENTAL_LINES_MAX) {
-    return [...new Set((await rebuildAccruals(db)).map((p) => p.agreementId))];
+    const agreements = [...new Set((await rebuildAccruals(db)).map((p) => p.agreementId))];
+    return { agreements, committed: () => undefined };
   }
-  if (lines.length === 0) return [];
+  if (lines.length === 0) return NO_CHANGE;
   const index = await accrualIndex(store, db);
   const { deltas, retotal } = index.matcher.deltas(lines);
-  if (deltas.size === 0 && retotal.size === 0) return [];
+  if (deltas.size === 0 && retotal.size === 0) return NO_CHANGE;
   await sql`SELECT pg_advisory_xact_lock(${ACCRUAL_LOCK_KEY})`.execute(db);
+  const staged = await StagedTotals.begin<AccrualPosition>(store, db);
+  const agreements = [...new Set([...deltas.keys(), ...retotal].map((r) => r.agreement.id))];
   if (deltas.size > 0) {
     const requests = [...deltas.keys()];
     const d = requests.map((r) => deltas.get(r)!);
-    await sql`
+    const updated = sql`
       UPDATE accrual_totals t SET line_count = t.line_count + d.line_count, quantity = t.quantity + d.quantity,
         amount = t.amount + d.amount, mix_amount = t.mix_amount + d.mix_amount, updated_at = now()
       FROM unnest(${windowFigures(requests, d)})
         AS d (agreement_id, rule_id, role, window_start, window_end, line_count, quantity, amount, mix_amount)
       WHERE t.agreement_id = d.agreement_id AND t.rule_id = d.rule_id AND t.role = d.role
         AND t.window_start = d.window_start AND t.window_end = d.window_end`.execute(db);
+    // While the database adds the deltas, this thread adds them to its copy and
+    // calculates the positions that change (for today, what is read by default).
+    if (staged.base !== undefined) {
+      await letQueriesGo();
+      for (const [request, delta] of deltas) {
+        const id = request.agreement.id;
+        if (staged.windows(id) !== undefined)
+          staged.setTotals(id, request, addDelta(totalsIn(staged.windows(id), request), delta));
+      }
+      const asOf = today();
+      const retotalled = new Set([...retotal].map((r) => r.agreement.id));
+      for (const [id, cached] of staged.stagedAgreements()) {
+        if (retotalled.has(id)) continue;
+        const agreement = index.agreements.get(id)!;
+        staged.setPositions(
+          id,
+          asOf,
+          agreement,
+          positionsOf(agreement, cached.windows, cached.updatedAt, asOf),
+        );
+      }
+    }
+    await updated;
   }
   for (const request of retotal) {
     const totals = await totalsOf(db, index.resolver.filter(request), true);
@@ -300,119 +341,39 @@ export async function addLinesToAccruals(
       .where('window_start', '=', request.window.start)
       .where('window_end', '=', request.window.end)
       .execute();
+    if (staged.windows(request.agreement.id) !== undefined)
+      staged.setTotals(request.agreement.id, request, totals);
   }
-  return [...new Set([...deltas.keys(), ...retotal].map((r) => r.agreement.id))];
-}
-
-const EMPTY: Totals = {
-  lineCount: 0,
-  quantity: Decimal.ZERO,
-  amount: Decimal.ZERO,
-  mixAmount: Decimal.ZERO,
-  mixDistinctProducts: 0,
-};
-
-interface StoredWindow {
-  ruleId: string;
-  role: string;
-  start: string;
-  end: string;
-  totals: Totals;
-}
-
-interface StoredTotals {
-  /** Per agreement, its windows' totals (a handful: one lookup scans them). */
-  windows: Map<string, StoredWindow[]>;
-  /** Per agreement, when its totals last changed. */
-  updatedAt: Map<string, string>;
-}
-
-/** The stored totals a request asks for; none stored means no qualifying line yet. */
-function storedTotals(stored: StoredTotals, request: TotalsRequest): Totals {
-  const windows = stored.windows.get(request.agreement.id);
-  if (windows !== undefined) {
-    for (const w of windows) {
-      if (
-        w.ruleId === request.rule.id &&
-        w.role === request.role &&
-        w.start === request.window.start &&
-        w.end === request.window.end
-      )
-        return w.totals;
-    }
-  }
-  return EMPTY;
-}
-
-/** The stored window totals of the given agreements (all when undefined). */
-async function loadTotals(db: Database, agreementIds?: readonly string[]): Promise<StoredTotals> {
-  let query = db.selectFrom('accrual_totals').select([
-    'agreement_id',
-    'rule_id',
-    'role',
-    'window_start',
-    'window_end',
-    'line_count',
-    'quantity',
-    'amount',
-    'mix_amount',
-    'mix_distinct_products',
-    // Text, not a Date: compared and kept, never shifted by a time zone.
-    sql<string>`to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`.as('updated_at'),
-  ]);
-  if (agreementIds !== undefined)
-    query = query.where('agreement_id', '=', sql<string>`ANY(${sqlArray([...agreementIds], 'text')})`);
-  const windows = new Map<string, StoredWindow[]>();
-  const updatedAt = new Map<string, string>();
-  for (const r of await query.execute()) {
-    const window: StoredWindow = {
-      ruleId: r.rule_id,
-      role: r.role,
-      start: r.window_start,
-      end: r.window_end,
-      totals: {
-        lineCount: Number(r.line_count),
-        quantity: Decimal.parse(r.quantity),
-        amount: Decimal.parse(r.amount),
-        mixAmount: Decimal.parse(r.mix_amount),
-        mixDistinctProducts: r.mix_distinct_products,
-      },
-    };
-    const list = windows.get(r.agreement_id);
-    if (list) list.push(window);
-    else windows.set(r.agreement_id, [window]);
-    const latest = updatedAt.get(r.agreement_id);
-    if (latest === undefined || r.updated_at > latest) updatedAt.set(r.agreement_id, r.updated_at);
-  }
-  return { windows, updatedAt };
+  await staged.end(db);
+  return { agreements, committed: () => staged.committed(agreements) };
 }
 
 export interface AccrualPosition {
-  agreementId: string;
-  ruleId: string;
+  readonly agreementId: string;
+  readonly ruleId: string;
   /** The agreement version the rule belongs to (1 until the agreement is amended). */
-  version: number;
-  period: { start: string; end: string };
-  currency: string;
-  lineCount: number;
-  quantity: Decimal;
-  amount: Decimal;
-  baselineAmount: Decimal;
-  measure: Decimal;
-  tierIndex: number;
-  rebate: Decimal;
-  heldRebate: Decimal;
-  outcome: string;
-  nextTier?: { from: Decimal; rate: Decimal; remaining: Decimal };
+  readonly version: number;
+  readonly period: { start: string; end: string };
+  readonly currency: string;
+  readonly lineCount: number;
+  readonly quantity: Decimal;
+  readonly amount: Decimal;
+  readonly baselineAmount: Decimal;
+  readonly measure: Decimal;
+  readonly tierIndex: number;
+  readonly rebate: Decimal;
+  readonly heldRebate: Decimal;
+  readonly outcome: string;
+  readonly nextTier?: { from: Decimal; rate: Decimal; remaining: Decimal };
   /** What the rule measures and how its rates pay, to word the next tier ("sell 1,200 more to earn 3%"). */
-  basis: Rule['basis'];
-  payout: Rule['payout'];
+  readonly basis: Rule['basis'];
+  readonly payout: Rule['payout'];
   /** The period projected to its end at the run rate so far (forecast.ts). */
-  forecast: Forecast;
-  accrualBasis: AccrualBasis;
+  readonly forecast: Forecast;
+  readonly accrualBasis: AccrualBasis;
   /** What is accrued on the agreement's basis. */
-  accrued: Decimal;
-  updatedAt: string;
+  readonly accrued: Decimal;
+  readonly updatedAt: string;
 }
 
 /** The rule (of the version) a result is for. */
@@ -422,55 +383,75 @@ function ruleOf(agreement: Agreement, result: RuleResult): Rule {
 
 const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
+/** Today in UTC: the day positions are read for by default. */
+const today = () => new Date().toISOString().slice(0, 10);
+
+/** An agreement's positions from its windows' totals, by rule and period. */
+function positionsOf(
+  agreement: Agreement,
+  windows: readonly StoredWindow[],
+  updatedAt: string,
+  asOf: string,
+): AccrualPosition[] {
+  const results = calculate(agreement, (request) => totalsIn(windows, request), asOf);
+  results.sort((a, b) => byText(a.ruleId, b.ruleId) || byText(a.period.start, b.period.start));
+  return results.map((r) => {
+    const rule = ruleOf(agreement, r);
+    const position: { -readonly [K in keyof AccrualPosition]: AccrualPosition[K] } = {
+      agreementId: r.agreementId,
+      ruleId: r.ruleId,
+      version: r.version ?? 1,
+      period: r.period,
+      currency: r.currency,
+      lineCount: r.lineCount,
+      quantity: r.quantity,
+      amount: r.amount,
+      baselineAmount: r.baselineAmount,
+      measure: r.measure,
+      tierIndex: r.tierIndex,
+      rebate: r.rebate,
+      heldRebate: r.heldRebate,
+      outcome: r.outcome,
+      basis: rule.basis,
+      payout: rule.payout,
+      forecast: r.forecast!,
+      accrualBasis: agreement.accrualBasis ?? 'earned',
+      accrued: r.accrued!,
+      updatedAt,
+    };
+    // Set after the literal rather than spread into it: the spread took longer than the calculation.
+    if (r.nextTier)
+      position.nextTier = { from: r.nextTier.from, rate: r.nextTier.rate, remaining: r.nextTier.remaining };
+    return position;
+  });
+}
+
 /**
  * The positions of every settled agreement (or of the given ones), by agreement,
- * rule and period, calculated from the stored window totals.
+ * rule and period, calculated from the stored window totals. Positions are
+ * shared with this process's copy (totals-cache.ts): the list is the caller's, the positions are read only.
  */
 export async function readAccruals(
   store: Store,
   agreementIds?: readonly string[],
   /** The day forecasts run to and accruals are taken on (default: today, UTC). */
-  asOf: string = new Date().toISOString().slice(0, 10),
+  asOf: string = today(),
 ): Promise<AccrualPosition[]> {
   // Building the index brings the totals of agreements that have none up to date first.
   const index = await accrualIndex(store, store.db);
   const ids = (agreementIds ?? [...index.agreements.keys()]).filter((id) => index.agreements.has(id));
-  const stored = await loadTotals(store.db, agreementIds === undefined ? undefined : ids);
+  const cache = await currentTotals<AccrualPosition>(store, agreementIds === undefined ? undefined : ids);
   const positions: AccrualPosition[] = [];
   for (const id of [...new Set(ids)].sort(byText)) {
-    const updatedAt = stored.updatedAt.get(id);
+    const cached = cache.agreements.get(id);
     // An agreement imported by another process after this index was built has no totals here yet.
-    if (updatedAt === undefined) continue;
+    if (cached === undefined) continue;
     const agreement = index.agreements.get(id)!;
-    const results = calculate(agreement, (request) => storedTotals(stored, request), asOf);
-    results.sort((a, b) => byText(a.ruleId, b.ruleId) || byText(a.period.start, b.period.start));
-    for (const r of results) {
-      positions.push({
-        agreementId: r.agreementId,
-        ruleId: r.ruleId,
-        version: r.version ?? 1,
-        period: r.period,
-        currency: r.currency,
-        lineCount: r.lineCount,
-        quantity: r.quantity,
-        amount: r.amount,
-        baselineAmount: r.baselineAmount,
-        measure: r.measure,
-        tierIndex: r.tierIndex,
-        rebate: r.rebate,
-        heldRebate: r.heldRebate,
-        outcome: r.outcome,
-        ...(r.nextTier
-          ? { nextTier: { from: r.nextTier.from, rate: r.nextTier.rate, remaining: r.nextTier.remaining } }
-          : {}),
-        basis: ruleOf(agreement, r).basis,
-        payout: ruleOf(agreement, r).payout,
-        forecast: r.forecast!,
-        accrualBasis: agreement.accrualBasis ?? 'earned',
-        accrued: r.accrued!,
-        updatedAt,
-      });
+    if (cached.positions?.asOf !== asOf || cached.positions.definition !== agreement) {
+      const calculated = positionsOf(agreement, cached.windows, cached.updatedAt, asOf);
+      cached.positions = { asOf, definition: agreement, positions: calculated };
     }
+    positions.push(...cached.positions.positions);
   }
   return positions;
 }

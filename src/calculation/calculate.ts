@@ -105,23 +105,28 @@ function wholeBase(rule: Rule, totals: Totals): { base: Decimal; name: string } 
     : { base: totals.amount, name: 'amount' };
 }
 
+// Helpers at module level, not closures: the TypeScript loader names every local
+// function on each call, which showed in the time of reading positions.
+const tierName = (i: number) => `tier ${i + 1}`;
+
+/** Lump sums pay every reached tier's amount. */
+function lumpSumOfReached(tiers: Rule['tiers'], reached: number, steps: Steps): Decimal {
+  let total = Decimal.ZERO;
+  for (let i = 0; i <= reached; i++) {
+    total = total.add(tiers[i]!.rate);
+    steps.add(() => ({
+      label: `${tierName(i)} bonus`,
+      formula: `${fmt(tiers[i]!.rate)}`,
+      value: tiers[i]!.rate,
+    }));
+  }
+  return total;
+}
+
 function volumeRebate(rule: Rule, reached: number, measure: Decimal, totals: Totals, steps: Steps) {
   const tiers = rule.tiers;
   const top = tiers[reached]!;
   const whole = wholeBase(rule, totals);
-  const tierName = (i: number) => `tier ${i + 1}`;
-  const lumpSumOfReached = () => {
-    let total = Decimal.ZERO;
-    for (let i = 0; i <= reached; i++) {
-      total = total.add(tiers[i]!.rate);
-      steps.add(() => ({
-        label: `${tierName(i)} bonus`,
-        formula: `${fmt(tiers[i]!.rate)}`,
-        value: tiers[i]!.rate,
-      }));
-    }
-    return total;
-  };
   switch (rule.method) {
     case 'retroactive': {
       const value = applyRate(rule, top.rate, whole.base);
@@ -136,7 +141,7 @@ function volumeRebate(rule: Rule, reached: number, measure: Decimal, totals: Tot
       return value;
     }
     case 'incremental': {
-      if (rule.payout === 'lump_sum') return lumpSumOfReached();
+      if (rule.payout === 'lump_sum') return lumpSumOfReached(tiers, reached, steps);
       let total = Decimal.ZERO;
       for (const s of slices(tiers, reached, measure)) {
         const value = applyRate(rule, tiers[s.tier]!.rate, s.size);
@@ -150,7 +155,7 @@ function volumeRebate(rule: Rule, reached: number, measure: Decimal, totals: Tot
       return total;
     }
     case 'rolling': {
-      if (rule.payout === 'lump_sum') return lumpSumOfReached();
+      if (rule.payout === 'lump_sum') return lumpSumOfReached(tiers, reached, steps);
       let total = Decimal.ZERO;
       for (const s of slices(tiers, reached - 1, measure)) {
         const value = applyRate(rule, tiers[s.tier]!.rate, s.size);
@@ -170,7 +175,7 @@ function volumeRebate(rule: Rule, reached: number, measure: Decimal, totals: Tot
       return total.add(value);
     }
     case 'total': {
-      if (rule.payout === 'lump_sum') return lumpSumOfReached();
+      if (rule.payout === 'lump_sum') return lumpSumOfReached(tiers, reached, steps);
       let rates = Decimal.ZERO;
       for (let i = 0; i <= reached; i++) rates = rates.add(tiers[i]!.rate);
       const value = applyRate(rule, rates, whole.base);

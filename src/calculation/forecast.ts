@@ -25,24 +25,27 @@ export function periodProgress(period: DateWindow, asOf: string): { elapsed: num
 }
 
 /** Additive figures × total ÷ elapsed, each rounded half away from zero to its own places. */
+function project(value: Decimal, elapsed: number, total: number): Decimal {
+  return value.mulRatio(BigInt(total), BigInt(elapsed), value.scale);
+}
+
 function projected(totals: Totals, elapsed: number, total: number): Totals {
-  const project = (value: Decimal) => value.mulRatio(BigInt(total), BigInt(elapsed), value.scale);
   return {
     // Counts are not projected: the forecast says how much, not how many lines or products.
     lineCount: totals.lineCount,
-    quantity: project(totals.quantity),
-    amount: project(totals.amount),
-    mixAmount: project(totals.mixAmount),
+    quantity: project(totals.quantity, elapsed, total),
+    amount: project(totals.amount, elapsed, total),
+    mixAmount: project(totals.mixAmount, elapsed, total),
     mixDistinctProducts: totals.mixDistinctProducts,
   };
 }
 
 /**
- * Adds the forecast and the accrued amount to a rule's result for a period.
- * Before the period starts nothing is forecast or accrued; once it has ended the
+ * The forecast and the accrued amount of a rule's result for a period. Before
+ * the period starts nothing is forecast or accrued; once it has ended the
  * forecast is what was earned.
  */
-export function withForecast(
+export function forecastOf(
   agreement: Agreement,
   rule: Rule,
   period: DateWindow,
@@ -50,7 +53,7 @@ export function withForecast(
   earned: RuleResult,
   asOf: string,
   minorUnits: number,
-): RuleResult {
+): { forecast: Forecast; accrued: Decimal } {
   const { elapsed, total } = periodProgress(period, asOf);
   let forecast: Forecast;
   if (elapsed === 0) {
@@ -95,5 +98,5 @@ export function withForecast(
     (agreement.accrualBasis ?? 'earned') === 'earned'
       ? earned.rebate
       : forecast.rebate.mulRatio(BigInt(elapsed), BigInt(total), minorUnits);
-  return { ...earned, forecast, accrued };
+  return { forecast, accrued };
 }

@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { basename } from 'node:path';
 import { sql } from 'kysely';
-import { addLinesToAccruals, lineFromColumns } from '../accruals/accruals.service.ts';
+import { type AccrualChange, addLinesToAccruals, lineFromColumns } from '../accruals/accruals.service.ts';
 import { type AuditEntry, appendAudit, commandLineActor } from '../audit/audit.service.ts';
 import type { Line } from '../calculation/aggregate.ts';
 import { csvField } from '../shared/csv-text.ts';
@@ -243,7 +243,7 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
   });
 
   // The agreements whose accruals the import changed, told once it is committed.
-  let changedAgreements: string[] = [];
+  let accrualChange: AccrualChange | undefined;
   const runImport = async (db: Database, importId: string) => {
     const stored = await loadReferences(store, db, spec);
     const scope = options.partnerScope;
@@ -418,8 +418,7 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
     options.onProgress?.(source.totalBytes, source.totalBytes);
     if (summary.rejected > 0 && !options.skipInvalid) throw new RollBack();
     if (droppedIndexes && droppedIndexes.length > 0) await createIndexes(db, droppedIndexes);
-    if (keepsAccruals && summary.imported > 0)
-      changedAgreements = await addLinesToAccruals(store, db, newLines);
+    if (keepsAccruals && summary.imported > 0) accrualChange = await addLinesToAccruals(store, db, newLines);
   };
 
   try {
@@ -451,6 +450,7 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
         .execute();
       await appendAudit(trx, auditEntry(head.id));
     });
+    accrualChange?.committed();
   } catch (error) {
     if (!(error instanceof RollBack)) {
       await errors.close();
@@ -484,7 +484,8 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
   }
   await errors.close();
   await rejects.close();
-  if (summary.imported > 0 && changedAgreements.length > 0) options.onAccrualsChanged?.(changedAgreements);
+  const changedAgreements = summary.imported > 0 ? (accrualChange?.agreements ?? []) : [];
+  if (changedAgreements.length > 0) options.onAccrualsChanged?.(changedAgreements);
   // The planner needs fresh statistics to aggregate a large load by hashing rather
   // than sorting; the embedded store has no autovacuum to gather them.
   if (summary.imported >= ANALYZE_AFTER_ROWS)

@@ -17,6 +17,21 @@ describe('daysInMonth and isIsoDate', () => {
     assert.equal(isIsoDate('2025-04-31'), false);
     assert.equal(isIsoDate('2025-13-01'), false);
     assert.equal(isIsoDate('1899-12-31'), false);
+    for (const text of [
+      '2024-2-29',
+      '2024-02-29 ',
+      ' 2024-02-29',
+      '2024/02/29',
+      '+024-02-29',
+      '2024-0a-01',
+      '2024-02-00',
+      '20240-02-1',
+      '２０２４-02-01',
+      '',
+      '2024-02-2\u0000',
+    ]) {
+      assert.equal(isIsoDate(text), false, JSON.stringify(text));
+    }
     assert.throws(() => daysInMonth(2025, 13));
   });
 });

@@ -2,12 +2,24 @@
 // period is a range of calendar days, inclusive at both ends.
 import assert from 'node:assert/strict';
 
-const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+/** The number of the ASCII digits at `text[from]` to `text[to - 1]`, or -1 when one is not a digit. */
+function digitsAt(text: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
 
+// Read by character codes rather than a regular expression: dates are checked
+// on every imported line and parsed in every period calculation.
 export function isIsoDate(text: string): boolean {
-  const m = ISO_DATE.exec(text);
-  if (!m) return false;
-  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  if (text.length !== 10 || text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45) return false;
+  const y = digitsAt(text, 0, 4);
+  const mo = digitsAt(text, 5, 7);
+  const d = digitsAt(text, 8, 10);
   if (y < 1900 || y > 9999 || mo < 1 || mo > 12 || d < 1) return false;
   return d <= daysInMonth(y, mo);
 }
@@ -26,7 +38,7 @@ export function toIsoDate(year: number, month: number, day: number): string {
 
 export function parseIsoDate(text: string): { year: number; month: number; day: number } {
   assert.ok(isIsoDate(text), `not an ISO date: ${text}`);
-  return { year: Number(text.slice(0, 4)), month: Number(text.slice(5, 7)), day: Number(text.slice(8, 10)) };
+  return { year: digitsAt(text, 0, 4), month: digitsAt(text, 5, 7), day: digitsAt(text, 8, 10) };
 }
 
 /** The same calendar day a number of years earlier or later; 29 February falls back to the 28th. */
