@@ -135,8 +135,8 @@ function calculate(
   });
 }
 
-/** Windows and their additive figures as arguments of unnest: the window's key, then line count, quantity, amount, mix amount. */
-function windowFigures(requests: readonly TotalsRequest[], figures: readonly TotalsDelta[]) {
+/** Windows' keys as arguments of unnest: agreement, rule, role, start, end. */
+function windowKeys(requests: readonly TotalsRequest[]) {
   return sql.join([
     sqlArray(
       requests.map((r) => r.agreement.id),
@@ -158,6 +158,12 @@ function windowFigures(requests: readonly TotalsRequest[], figures: readonly Tot
       requests.map((r) => r.window.end),
       'date',
     ),
+  ]);
+}
+
+/** Additive figures as arguments of unnest: line count, quantity, amount, mix amount. */
+function deltaFigures(figures: readonly TotalsDelta[]) {
+  return sql.join([
     sqlArray(
       figures.map((x) => String(x.lineCount)),
       'bigint',
@@ -203,7 +209,7 @@ async function writeAccruals(
     await sql`
       INSERT INTO accrual_totals (agreement_id, rule_id, role, window_start, window_end, line_count, quantity,
         amount, mix_amount, mix_distinct_products)
-      SELECT * FROM unnest(${windowFigures(slice, t)},
+      SELECT * FROM unnest(${windowKeys(slice)}, ${deltaFigures(t)},
         ${sqlArray(
           t.map((x) => String(x.mixDistinctProducts)),
           'int',
@@ -292,10 +298,18 @@ export async function addLinesToAccruals(
   if (deltas.size > 0) {
     const requests = [...deltas.keys()];
     const d = requests.map((r) => deltas.get(r)!);
-    const updated = sql`
+    const ids = staged.windowIds(requests);
+    const updated = ids
+      ? sql`
       UPDATE accrual_totals t SET line_count = t.line_count + d.line_count, quantity = t.quantity + d.quantity,
         amount = t.amount + d.amount, mix_amount = t.mix_amount + d.mix_amount, updated_at = now()
-      FROM unnest(${windowFigures(requests, d)})
+      FROM unnest(${sqlArray(ids, 'bigint')}, ${deltaFigures(d)})
+        AS d (window_id, line_count, quantity, amount, mix_amount)
+      WHERE t.window_id = d.window_id`.execute(db)
+      : sql`
+      UPDATE accrual_totals t SET line_count = t.line_count + d.line_count, quantity = t.quantity + d.quantity,
+        amount = t.amount + d.amount, mix_amount = t.mix_amount + d.mix_amount, updated_at = now()
+      FROM unnest(${windowKeys(requests)}, ${deltaFigures(d)})
         AS d (agreement_id, rule_id, role, window_start, window_end, line_count, quantity, amount, mix_amount)
       WHERE t.agreement_id = d.agreement_id AND t.rule_id = d.rule_id AND t.role = d.role
         AND t.window_start = d.window_start AND t.window_end = d.window_end`.execute(db);

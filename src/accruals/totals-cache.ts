@@ -24,6 +24,8 @@ import { sqlArray } from '../store/sql-arrays.ts';
 
 /** One stored window of an agreement: which rule and role it measures, and its totals. */
 export interface StoredWindow {
+  /** The window's number in the store (bigint as text); undefined for a window the store did not give. */
+  id: string | undefined;
   ruleId: string;
   role: string;
   start: string;
@@ -39,8 +41,11 @@ export interface CachedAgreement<P> {
   positions?: { asOf: string; definition: object; positions: readonly P[] };
 }
 
-/** The stored totals a request asks for; none stored means no qualifying line yet. */
-export function totalsIn(windows: readonly StoredWindow[] | undefined, request: TotalsRequest): Totals {
+/** The stored window a request asks for. */
+export function windowIn(
+  windows: readonly StoredWindow[] | undefined,
+  request: TotalsRequest,
+): StoredWindow | undefined {
   if (windows !== undefined) {
     for (const w of windows) {
       if (
@@ -49,10 +54,15 @@ export function totalsIn(windows: readonly StoredWindow[] | undefined, request: 
         w.start === request.window.start &&
         w.end === request.window.end
       )
-        return w.totals;
+        return w;
     }
   }
-  return EMPTY_TOTALS;
+  return undefined;
+}
+
+/** The stored totals a request asks for; none stored means no qualifying line yet. */
+export function totalsIn(windows: readonly StoredWindow[] | undefined, request: TotalsRequest): Totals {
+  return windowIn(windows, request)?.totals ?? EMPTY_TOTALS;
 }
 
 /** When a row last changed, as text: compared and kept, never shifted by a time zone. */
@@ -83,6 +93,7 @@ export class TotalsCache<P> {
         'amount',
         'mix_amount',
         'mix_distinct_products',
+        'window_id',
         timestampText('updated_at').as('updated_at'),
       ]);
     if (agreementIds !== undefined)
@@ -92,6 +103,7 @@ export class TotalsCache<P> {
     if (agreementIds === undefined) this.agreements.clear();
     for (const r of rows) {
       const window: StoredWindow = {
+        id: r.window_id,
         ruleId: r.rule_id,
         role: r.role,
         start: r.window_start,
@@ -185,6 +197,21 @@ export class StagedTotals<P> {
     return (this.staged.get(agreementId) ?? this.base?.agreements.get(agreementId))?.windows;
   }
 
+  /**
+   * The store's numbers of these windows, when this process knows every one of
+   * them as the store has them now (the copy is current and holds them all).
+   */
+  windowIds(requests: readonly TotalsRequest[]): string[] | undefined {
+    if (this.base === undefined) return undefined;
+    const ids: string[] = [];
+    for (const request of requests) {
+      const id = windowIn(this.windows(request.agreement.id), request)?.id;
+      if (id === undefined) return undefined;
+      ids.push(id);
+    }
+    return ids;
+  }
+
   /** Stages a window's new totals (the agreement must be known: `windows` not undefined). */
   setTotals(agreementId: string, request: TotalsRequest, totals: Totals): void {
     let staged = this.staged.get(agreementId);
@@ -193,22 +220,17 @@ export class StagedTotals<P> {
       this.staged.set(agreementId, staged);
     }
     delete staged.positions;
+    const previous = windowIn(staged.windows, request);
     const window: StoredWindow = {
+      id: previous?.id,
       ruleId: request.rule.id,
       role: request.role,
       start: request.window.start,
       end: request.window.end,
       totals,
     };
-    const i = staged.windows.findIndex(
-      (w) =>
-        w.ruleId === window.ruleId &&
-        w.role === window.role &&
-        w.start === window.start &&
-        w.end === window.end,
-    );
-    if (i >= 0) staged.windows[i] = window;
-    else staged.windows.push(window);
+    if (previous === undefined) staged.windows.push(window);
+    else staged.windows[staged.windows.indexOf(previous)] = window;
   }
 
   /** Stages the positions calculated from an agreement's staged windows. */

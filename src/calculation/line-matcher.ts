@@ -152,7 +152,79 @@ export class LineMatcher {
    * What the lines add to each additive window, and the windows they touch that
    * are not additive (to be re-totalled).
    */
-  deltas(lines: Iterable<Line>): { deltas: Map<TotalsRequest, TotalsDelta>; retotal: Set<TotalsRequest> } {
+  deltas(lines: readonly Line[]): { deltas: Map<TotalsRequest, TotalsDelta>; retotal: Set<TotalsRequest> } {
+    const units = WholeUnits.of(lines);
+    return units === undefined ? this.exactDeltas(lines) : this.wholeUnitDeltas(lines, units);
+  }
+
+  /**
+   * `deltas` by adding whole numbers: each window's sums are kept in units of the
+   * batch's finest scale, in doubles, which add integers exactly below 2^53 (the
+   * bound WholeUnits checks). A line matches some 24 windows at ten million
+   * lines; adding exact decimals there was most of the matching time.
+   */
+  private wholeUnitDeltas(lines: readonly Line[], units: WholeUnits) {
+    const sums = new Map<MatchedWindow, WindowSum>();
+    const retotal = new Set<TotalsRequest>();
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i]!;
+      const sets = this.byPartner.get(line.partner);
+      if (!sets) continue;
+      const product = this.products.get(line.sku);
+      if (!product) continue;
+      const month = monthOf(line.date);
+      const quantity = units.quantity[i]!;
+      const amount = units.amount[i]!;
+      const quantityScale = line.quantity.scale;
+      const amountScale = line.amount.scale;
+      for (const set of sets) {
+        const windows = set.get(month);
+        if (!windows) continue;
+        for (const window of windows) {
+          const { request } = window;
+          if (
+            line.date < request.window.start ||
+            line.date > request.window.end ||
+            line.currency !== request.agreement.currency ||
+            !window.inScope(product)
+          )
+            continue;
+          if (!window.additive) {
+            retotal.add(request);
+            continue;
+          }
+          let sum = sums.get(window);
+          if (sum === undefined) {
+            sum = new WindowSum();
+            sums.set(window, sum);
+          }
+          sum.lineCount += 1;
+          sum.quantity += quantity;
+          sum.amount += amount;
+          if (quantityScale > sum.quantityScale) sum.quantityScale = quantityScale;
+          if (amountScale > sum.amountScale) sum.amountScale = amountScale;
+          if (productInMix(request.rule.mix, product)) {
+            sum.mixAmount += amount;
+            if (amountScale > sum.mixScale) sum.mixScale = amountScale;
+          }
+        }
+      }
+    }
+    const deltas = new Map<TotalsRequest, TotalsDelta>();
+    for (const [window, sum] of sums) {
+      deltas.set(window.request, {
+        lineCount: sum.lineCount,
+        quantity: units.decimal(sum.quantity, units.quantityScale, sum.quantityScale),
+        amount: units.decimal(sum.amount, units.amountScale, sum.amountScale),
+        mixAmount:
+          sum.mixScale < 0 ? Decimal.ZERO : units.decimal(sum.mixAmount, units.amountScale, sum.mixScale),
+      });
+    }
+    return { deltas, retotal };
+  }
+
+  /** `deltas` by adding exact decimals, for lines whose sums could pass 2^53 units. */
+  private exactDeltas(lines: readonly Line[]) {
     const deltas = new Map<TotalsRequest, TotalsDelta>();
     const retotal = new Set<TotalsRequest>();
     for (const line of lines) {
@@ -179,6 +251,61 @@ export class LineMatcher {
       });
     }
     return { deltas, retotal };
+  }
+}
+
+/** One window's running sums, in whole units of the batch's scales; the scales are the finest of its own lines. */
+class WindowSum {
+  lineCount = 0;
+  quantity = 0;
+  amount = 0;
+  mixAmount = 0;
+  quantityScale = 0;
+  amountScale = 0;
+  /** −1 while no line counts for the mix (its sum is then zero at scale 0, as adding decimals gives). */
+  mixScale = -1;
+}
+
+/** The finest scale a batch is summed in as whole numbers; beyond it, exact decimals. */
+const WHOLE_UNIT_SCALE_MAX = 12;
+
+/** Each line's quantity and amount in whole units of the batch's finest scale of each. */
+class WholeUnits {
+  private constructor(
+    readonly quantityScale: number,
+    readonly amountScale: number,
+    readonly quantity: Float64Array,
+    readonly amount: Float64Array,
+  ) {}
+
+  /**
+   * Undefined when a sum of these lines could reach 2^53 units: every line's
+   * units stay within 2^53 ÷ the number of lines, so any sum of them is exact.
+   */
+  static of(lines: readonly Line[]): WholeUnits | undefined {
+    let quantityScale = 0;
+    let amountScale = 0;
+    for (const line of lines) {
+      if (line.quantity.scale > quantityScale) quantityScale = line.quantity.scale;
+      if (line.amount.scale > amountScale) amountScale = line.amount.scale;
+    }
+    if (quantityScale > WHOLE_UNIT_SCALE_MAX || amountScale > WHOLE_UNIT_SCALE_MAX) return undefined;
+    const bound = BigInt(Math.floor(Number.MAX_SAFE_INTEGER / Math.max(lines.length, 1)));
+    const quantity = new Float64Array(lines.length);
+    const amount = new Float64Array(lines.length);
+    for (let i = 0; i < lines.length; i++) {
+      const q = lines[i]!.quantity.unitsAt(quantityScale);
+      const a = lines[i]!.amount.unitsAt(amountScale);
+      if (q > bound || -q > bound || a > bound || -a > bound) return undefined;
+      quantity[i] = Number(q);
+      amount[i] = Number(a);
+    }
+    return new WholeUnits(quantityScale, amountScale, quantity, amount);
+  }
+
+  /** A sum in units of `batchScale` as the decimal of scale `scale` (≤ batchScale) it is exactly. */
+  decimal(sum: number, batchScale: number, scale: number): Decimal {
+    return Decimal.of(BigInt(sum) / 10n ** BigInt(batchScale - scale), scale);
   }
 }
 

@@ -110,6 +110,11 @@ export class Decimal {
     return this.units * pow10(scale - this.scale);
   }
 
+  /** The units of this value at a scale at least its own: 1.5 at scale 3 is 1500. */
+  unitsAt(scale: number): bigint {
+    return this.rescaled(scale);
+  }
+
   add(other: Decimal): Decimal {
     const scale = Math.max(this.scale, other.scale);
     return new Decimal(this.rescaled(scale) + other.rescaled(scale), scale);

@@ -1,6 +1,6 @@
 // Row types of the store's tables, as Kysely sees them. numeric and date
 // columns are read as text (see database.ts), so money never becomes a float.
-import type { Generated } from 'kysely';
+import type { Generated, GeneratedAlways } from 'kysely';
 
 export interface ImportsTable {
   id: Generated<string>;
@@ -114,6 +114,8 @@ export interface AccrualTotalsTable {
   mix_amount: string;
   mix_distinct_products: number;
   updated_at: Generated<string>;
+  /** Bigint as text. */
+  window_id: GeneratedAlways<string>;
 }
 
 export type UserRole = 'admin' | 'commercial' | 'sales' | 'finance' | 'auditor' | 'partner';
