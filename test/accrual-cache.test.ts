@@ -17,6 +17,7 @@ import {
 import { importAgreements } from '../src/agreements/agreements.service.ts';
 import { demoFiles } from '../src/demo/demo.service.ts';
 import { importFile } from '../src/imports/import.service.ts';
+import { settle } from '../src/settlements/settlement.service.ts';
 import { Decimal } from '../src/shared/decimal.ts';
 import { dropSchema, openStore, type Store } from '../src/store/database.ts';
 
@@ -71,6 +72,18 @@ function show(positions: readonly AccrualPosition[]): string[] {
   );
 }
 
+/** Each position's line count and amount, as a settlement from the stored lines gives them. */
+function amounts(
+  rows: readonly Pick<AccrualPosition, 'agreementId' | 'ruleId' | 'period' | 'lineCount' | 'amount'>[],
+) {
+  return new Map(
+    rows.map((r) => [
+      `${r.agreementId}/${r.ruleId}/${r.period.start}`,
+      `${r.lineCount} ${r.amount.toString()}`,
+    ]),
+  );
+}
+
 async function loadMasterAndAgreements(store: Store, dir: string) {
   await importFile(store, { kind: 'partners', file: join(dir, 'partners.csv') });
   await importFile(store, { kind: 'products', file: join(dir, 'products.csv') });
@@ -101,6 +114,17 @@ describe('positions kept by the process that reads them', () => {
         await importFile(store, { kind: 'transactions', file: part });
         seen.push(show(await readAccruals(store)));
       }
+      // A file with a line already stored and a new one: only the new line is added.
+      const lines = readFileSync(parts[0]!, 'utf8').trimEnd().split('\n');
+      const mixed = join(dir, 'mixed.csv');
+      writeFileSync(
+        mixed,
+        `${lines[0]}\n${lines.at(-1)}\nCACHE-NEW,${monthStart},D-1001,SF-430,1,100.00,USD\n`,
+      );
+      const summary = await importFile(store, { kind: 'transactions', file: mixed });
+      assert.deepEqual([summary.imported, summary.duplicates], [1, 1]);
+      seen.push(show(await readAccruals(store)));
+      assert.deepEqual(amounts(await readAccruals(store)), amounts((await settle(store.db)).results));
       const kept = await readAccruals(store);
       const forecastRebate = underWay(kept).forecast.rebate;
       assert.ok(forecastRebate.sign() > 0);

@@ -27,7 +27,13 @@ import type {
   Totals,
 } from '../calculation/calculation.types.ts';
 import { settleAgreement, type TotalsRequest, totalsRequests } from '../calculation/engine.ts';
-import { addDelta, LineMatcher, type TotalsDelta } from '../calculation/line-matcher.ts';
+import {
+  addDelta,
+  type LineDeltas,
+  LineMatcher,
+  mergeDeltas,
+  type TotalsDelta,
+} from '../calculation/line-matcher.ts';
 import { bulkTotals } from '../settlements/bulk-totals.ts';
 import {
   loadMasterData,
@@ -274,6 +280,38 @@ const NO_CHANGE: AccrualChange = { agreements: [], committed: () => undefined };
 /** Lets queries already sent reach the database before a stretch of calculation on this thread. */
 const letQueriesGo = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** Lines matched to the accrual windows ahead of being stored (`matchWhileStoring`). */
+export interface MatchedLines {
+  index: unknown;
+  lines: readonly Line[];
+  matched: LineDeltas;
+}
+
+/** Lines matched per slice, the thread let go in between. */
+const MATCH_SLICE_LINES = 100;
+
+/**
+ * Prepares to match lines to the accrual windows while the database stores
+ * them: the windows are read now, before the rows are sent, since a query sent
+ * after them would wait for them. `match` then works in slices and lets the
+ * thread go between slices, so the statements storing the rows (savepoint,
+ * COPY) go out as soon as each is ready: a batch's matching, about a fifth of
+ * the time until it shows at ten million lines, overlaps the COPY.
+ */
+export async function matchWhileStoring(store: Store, db: Database) {
+  const index = await accrualIndex(store, db);
+  return {
+    async match(lines: readonly Line[]): Promise<MatchedLines> {
+      const parts: LineDeltas[] = [];
+      for (let i = 0; i < lines.length; i += MATCH_SLICE_LINES) {
+        await letQueriesGo();
+        parts.push(index.matcher.deltas(lines.slice(i, i + MATCH_SLICE_LINES)));
+      }
+      return { index, lines, matched: mergeDeltas(parts) };
+    },
+  };
+}
+
 /**
  * Adds newly stored lines to the window totals, inside the transaction that
  * stored them. `lines` undefined means too many to add one by one: every total
@@ -283,6 +321,8 @@ export async function addLinesToAccruals(
   store: Store,
   db: Database,
   lines: readonly Line[] | undefined,
+  /** The same lines matched while they were stored, when they were; used if the windows are still those. */
+  prematched?: MatchedLines,
 ): Promise<AccrualChange> {
   if (lines === undefined || lines.length > ACCRUAL_INCREMENTAL_LINES_MAX) {
     const agreements = [...new Set((await rebuildAccruals(db)).map((p) => p.agreementId))];
@@ -290,7 +330,10 @@ export async function addLinesToAccruals(
   }
   if (lines.length === 0) return NO_CHANGE;
   const index = await accrualIndex(store, db);
-  const { deltas, retotal } = index.matcher.deltas(lines);
+  const { deltas, retotal } =
+    prematched?.index === index && prematched.lines.length === lines.length
+      ? prematched.matched
+      : index.matcher.deltas(lines);
   if (deltas.size === 0 && retotal.size === 0) return NO_CHANGE;
   await sql`SELECT pg_advisory_xact_lock(${ACCRUAL_LOCK_KEY})`.execute(db);
   const staged = await StagedTotals.begin<AccrualPosition>(store, db);

@@ -33,6 +33,8 @@ const SCOPES: ProductScope[] = [
   { skus: ['S1', 'S3'] },
   { attributes: { brand: ['X'] } },
   { categories: ['A', 'B'], exclude: { skus: ['S2'] } },
+  { categories: ['B', 'C', 'B'] },
+  { categories: [] },
 ];
 
 const ruleArb: fc.Arbitrary<Rule> = fc

@@ -10,7 +10,13 @@ import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { basename } from 'node:path';
 import { sql } from 'kysely';
-import { type AccrualChange, addLinesToAccruals, lineFromColumns } from '../accruals/accruals.service.ts';
+import {
+  type AccrualChange,
+  addLinesToAccruals,
+  lineFromColumns,
+  type MatchedLines,
+  matchWhileStoring,
+} from '../accruals/accruals.service.ts';
 import { type AuditEntry, appendAudit, commandLineActor } from '../audit/audit.service.ts';
 import type { Line } from '../calculation/aggregate.ts';
 import { csvField } from '../shared/csv-text.ts';
@@ -254,6 +260,10 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
     // incremental limit, the accruals are rebuilt from the stored lines instead.
     const keepsAccruals = spec.table.table === 'transactions';
     let newLines: Line[] | undefined = [];
+    // A file of lines that is one batch (a real-time feed) is matched to the accrual
+    // windows while the database stores it; any other file after it is stored.
+    let prematched: MatchedLines | undefined;
+    let batches = 0;
     type Item = { row: SourceRow; key: string; columns: (string | null)[] };
     // One batch is written while the next is read and checked: the database and
     // the parser work side by side. Batches still reach the table in file order
@@ -275,21 +285,37 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
           ? await dropSecondaryIndexes(db, table)
           : [];
     };
-    const write = async (firstByKey: Map<string, Item>, repeats: Item[]) => {
-      const statuses = await copyNewRows(
+    const write = async (firstByKey: Map<string, Item>, repeats: Item[], wholeFile: boolean) => {
+      const items = [...firstByKey.values()];
+      batches += 1;
+      const matching =
+        keepsAccruals && wholeFile && batches === 1 && newLines
+          ? await matchWhileStoring(store, db)
+          : undefined;
+      const copying = copyNewRows(
         store,
         db,
         spec.table,
-        [...firstByKey.values()].map((i) => i.columns),
+        items.map((i) => i.columns),
         importId,
         copyState,
       );
-      for (const item of firstByKey.values()) {
+      const lines =
+        matching && items.length <= ACCRUAL_INCREMENTAL_LINES_MAX
+          ? items.map((i) => lineFromColumns(i.columns))
+          : undefined;
+      // Matched as if every line is new: kept only if every line was.
+      const guess = lines ? matching?.match(lines) : undefined;
+      guess?.catch(() => undefined);
+      const statuses = await copying;
+      if (guess) prematched = await guess;
+      for (const [i, item] of items.entries()) {
         const status = statuses.get(item.key);
         if (status === 'inserted') {
           summary.imported += 1;
           if (keepsAccruals && newLines) {
-            if (newLines.length < ACCRUAL_INCREMENTAL_LINES_MAX) newLines.push(lineFromColumns(item.columns));
+            if (newLines.length < ACCRUAL_INCREMENTAL_LINES_MAX)
+              newLines.push(lines?.[i] ?? lineFromColumns(item.columns));
             else newLines = undefined;
           }
         } else if (status === 'duplicate') summary.duplicates += 1;
@@ -304,14 +330,14 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
       }
     };
     /** Writes checked rows; keys repeated among them are compared with the first, as with a stored row. */
-    const writeItems = async (items: readonly Item[]) => {
+    const writeItems = async (items: readonly Item[], wholeFile = false) => {
       const firstByKey = new Map<string, Item>();
       const repeats: Item[] = [];
       for (const item of items) {
         if (firstByKey.has(item.key)) repeats.push(item);
         else firstByKey.set(item.key, item);
       }
-      await write(firstByKey, repeats);
+      await write(firstByKey, repeats, wholeFile);
     };
     // A large file without quotes is read and checked in pieces on worker threads (parallel-check.ts).
     const start = tryPieces ? await piecesStart(source) : undefined;
@@ -376,7 +402,7 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
       }
     } else {
       let batch: Item[] = [];
-      const flush = async () => {
+      const flush = async (last = false) => {
         if (batch.length === 0) return;
         if (droppedIndexes === undefined)
           for (const item of batch) {
@@ -387,7 +413,9 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
         batch = [];
         await writing;
         await decideLoadMode();
-        writing = writeItems(items).then(() => options.onProgress?.(source.bytesRead(), source.totalBytes));
+        writing = writeItems(items, last && batches === 0).then(() =>
+          options.onProgress?.(source.bytesRead(), source.totalBytes),
+        );
         // Keeps an early failure from going unhandled while the next batch is read.
         writing.catch(() => undefined);
       };
@@ -412,13 +440,17 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
           if (batch.length >= IMPORT_ROWS_PER_BATCH_MAX) await flush();
         }
       }
-      await flush();
+      await flush(true);
     }
     await writing;
     options.onProgress?.(source.totalBytes, source.totalBytes);
     if (summary.rejected > 0 && !options.skipInvalid) throw new RollBack();
     if (droppedIndexes && droppedIndexes.length > 0) await createIndexes(db, droppedIndexes);
-    if (keepsAccruals && summary.imported > 0) accrualChange = await addLinesToAccruals(store, db, newLines);
+    if (keepsAccruals && summary.imported > 0) {
+      // The lines matched while stored are the new lines only when they all were new and alone.
+      const all = batches === 1 && prematched !== undefined && newLines?.length === prematched.lines.length;
+      accrualChange = await addLinesToAccruals(store, db, newLines, all ? prematched : undefined);
+    }
   };
 
   try {
