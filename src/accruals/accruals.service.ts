@@ -356,6 +356,8 @@ export async function addLinesToAccruals(
         AS d (agreement_id, rule_id, role, window_start, window_end, line_count, quantity, amount, mix_amount)
       WHERE t.agreement_id = d.agreement_id AND t.rule_id = d.rule_id AND t.role = d.role
         AND t.window_start = d.window_start AND t.window_end = d.window_end`.execute(db);
+    // Awaited below; handled now so that a failure while staging cannot leave it unhandled.
+    updated.catch(() => undefined);
     // While the database adds the deltas, this thread adds them to its copy and
     // calculates the positions that change (for today, what is read by default).
     if (staged.base !== undefined) {
