@@ -321,7 +321,7 @@ export async function addLinesToAccruals(
   store: Store,
   db: Database,
   lines: readonly Line[] | undefined,
-  /** The same lines matched while they were stored, when they were; used if the windows are still those. */
+  /** These same lines, matched while they were stored; used if the windows are still those. */
   prematched?: MatchedLines,
 ): Promise<AccrualChange> {
   if (lines === undefined || lines.length > ACCRUAL_INCREMENTAL_LINES_MAX) {
@@ -330,10 +330,7 @@ export async function addLinesToAccruals(
   }
   if (lines.length === 0) return NO_CHANGE;
   const index = await accrualIndex(store, db);
-  const { deltas, retotal } =
-    prematched?.index === index && prematched.lines.length === lines.length
-      ? prematched.matched
-      : index.matcher.deltas(lines);
+  const { deltas, retotal } = prematched?.index === index ? prematched.matched : index.matcher.deltas(lines);
   if (deltas.size === 0 && retotal.size === 0) return NO_CHANGE;
   await sql`SELECT pg_advisory_xact_lock(${ACCRUAL_LOCK_KEY})`.execute(db);
   const staged = await StagedTotals.begin<AccrualPosition>(store, db);
@@ -363,9 +360,8 @@ export async function addLinesToAccruals(
     if (staged.base !== undefined) {
       await letQueriesGo();
       for (const [request, delta] of deltas) {
-        const id = request.agreement.id;
-        if (staged.windows(id) !== undefined)
-          staged.setTotals(id, request, addDelta(totalsIn(staged.windows(id), request), delta));
+        const current = staged.totals(request);
+        if (current !== undefined) staged.setTotals(request, addDelta(current, delta));
       }
       const asOf = today();
       const retotalled = new Set([...retotal].map((r) => r.agreement.id));
@@ -400,8 +396,7 @@ export async function addLinesToAccruals(
       .where('window_start', '=', request.window.start)
       .where('window_end', '=', request.window.end)
       .execute();
-    if (staged.windows(request.agreement.id) !== undefined)
-      staged.setTotals(request.agreement.id, request, totals);
+    staged.setTotals(request, totals);
   }
   await staged.end(db);
   return { agreements, committed: () => staged.committed(agreements) };

@@ -193,8 +193,14 @@ export class StagedTotals<P> {
   }
 
   /** The agreement's windows as staged so far, or as the copy has them; undefined when the copy does not know them. */
-  windows(agreementId: string): StoredWindow[] | undefined {
+  private windows(agreementId: string): StoredWindow[] | undefined {
     return (this.staged.get(agreementId) ?? this.base?.agreements.get(agreementId))?.windows;
+  }
+
+  /** A window's totals as staged so far, or as the copy has them; undefined when the copy does not know its agreement. */
+  totals(request: TotalsRequest): Totals | undefined {
+    const windows = this.windows(request.agreement.id);
+    return windows === undefined ? undefined : totalsIn(windows, request);
   }
 
   /**
@@ -212,11 +218,14 @@ export class StagedTotals<P> {
     return ids;
   }
 
-  /** Stages a window's new totals (the agreement must be known: `windows` not undefined). */
-  setTotals(agreementId: string, request: TotalsRequest, totals: Totals): void {
+  /** Stages a window's new totals; nothing for an agreement the copy does not know (it is read again). */
+  setTotals(request: TotalsRequest, totals: Totals): void {
+    const agreementId = request.agreement.id;
     let staged = this.staged.get(agreementId);
     if (staged === undefined) {
-      staged = { windows: [...(this.windows(agreementId) ?? [])], updatedAt: this.now };
+      const windows = this.windows(agreementId);
+      if (windows === undefined) return;
+      staged = { windows: [...windows], updatedAt: this.now };
       this.staged.set(agreementId, staged);
     }
     delete staged.positions;

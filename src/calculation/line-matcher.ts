@@ -168,7 +168,8 @@ export class LineMatcher {
 
   /**
    * The windows a line qualifies for, in `out` (emptied first; one array reused
-   * for every line). Undefined when the line's partner or product is unknown.
+   * for every line), and the line's product; undefined when the line's partner or
+   * product is unknown.
    */
   private qualifying(line: Line, out: MatchedWindow[]): Product | undefined {
     out.length = 0;
@@ -187,13 +188,6 @@ export class LineMatcher {
       if (byCategory) for (const window of byCategory) if (inWindow(line, window.request)) out.push(window);
     }
     return product;
-  }
-
-  /** Calls `visit` for every window the line qualifies for. */
-  match(line: Line, visit: (window: MatchedWindow, product: Product) => void): void {
-    const windows: MatchedWindow[] = [];
-    const product = this.qualifying(line, windows);
-    if (product) for (const window of windows) visit(window, product);
   }
 
   /**
@@ -262,28 +256,31 @@ export class LineMatcher {
   private exactDeltas(lines: readonly Line[]) {
     const deltas = new Map<TotalsRequest, TotalsDelta>();
     const retotal = new Set<TotalsRequest>();
+    const matched: MatchedWindow[] = [];
     for (const line of lines) {
-      this.match(line, (window, product) => {
-        if (!window.additive) {
-          retotal.add(window.request);
-          return;
+      const product = this.qualifying(line, matched);
+      if (!product) continue;
+      for (const { request, additive } of matched) {
+        if (!additive) {
+          retotal.add(request);
+          continue;
         }
-        const inMix = productInMix(window.request.rule.mix, product);
-        const delta = deltas.get(window.request);
+        const inMix = productInMix(request.rule.mix, product);
+        const delta = deltas.get(request);
         if (delta) {
           delta.lineCount += 1;
           delta.quantity = delta.quantity.add(line.quantity);
           delta.amount = delta.amount.add(line.amount);
           if (inMix) delta.mixAmount = delta.mixAmount.add(line.amount);
         } else {
-          deltas.set(window.request, {
+          deltas.set(request, {
             lineCount: 1,
             quantity: line.quantity,
             amount: line.amount,
             mixAmount: inMix ? line.amount : Decimal.ZERO,
           });
         }
-      });
+      }
     }
     return { deltas, retotal };
   }

@@ -289,9 +289,7 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
       const items = [...firstByKey.values()];
       batches += 1;
       const matching =
-        keepsAccruals && wholeFile && batches === 1 && newLines
-          ? await matchWhileStoring(store, db)
-          : undefined;
+        keepsAccruals && wholeFile && newLines ? await matchWhileStoring(store, db) : undefined;
       const copying = copyNewRows(
         store,
         db,
@@ -300,10 +298,8 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
         importId,
         copyState,
       );
-      const lines =
-        matching && items.length <= ACCRUAL_INCREMENTAL_LINES_MAX
-          ? items.map((i) => lineFromColumns(i.columns))
-          : undefined;
+      // A whole file is one batch, below ACCRUAL_INCREMENTAL_LINES_MAX.
+      const lines = matching ? items.map((i) => lineFromColumns(i.columns)) : undefined;
       // Matched as if every line is new: kept only if every line was.
       const guess = lines ? matching?.match(lines) : undefined;
       guess?.catch(() => undefined);
@@ -447,8 +443,8 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
     if (summary.rejected > 0 && !options.skipInvalid) throw new RollBack();
     if (droppedIndexes && droppedIndexes.length > 0) await createIndexes(db, droppedIndexes);
     if (keepsAccruals && summary.imported > 0) {
-      // The lines matched while stored are the new lines only when they all were new and alone.
-      const all = batches === 1 && prematched !== undefined && newLines?.length === prematched.lines.length;
+      // The lines matched while stored (the whole file) are the new lines only when they all were new.
+      const all = prematched !== undefined && newLines?.length === prematched.lines.length;
       accrualChange = await addLinesToAccruals(store, db, newLines, all ? prematched : undefined);
     }
   };

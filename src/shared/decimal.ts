@@ -105,19 +105,15 @@ export class Decimal {
     return d;
   }
 
-  private rescaled(scale: number): bigint {
+  /** The units of this value at a scale at least its own: 1.5 at scale 3 is 1500. */
+  unitsAt(scale: number): bigint {
     assert.ok(scale >= this.scale, 'rescale may only add digits');
     return this.units * pow10(scale - this.scale);
   }
 
-  /** The units of this value at a scale at least its own: 1.5 at scale 3 is 1500. */
-  unitsAt(scale: number): bigint {
-    return this.rescaled(scale);
-  }
-
   add(other: Decimal): Decimal {
     const scale = Math.max(this.scale, other.scale);
-    return new Decimal(this.rescaled(scale) + other.rescaled(scale), scale);
+    return new Decimal(this.unitsAt(scale) + other.unitsAt(scale), scale);
   }
 
   sub(other: Decimal): Decimal {
@@ -139,8 +135,8 @@ export class Decimal {
 
   cmp(other: Decimal): -1 | 0 | 1 {
     const scale = Math.max(this.scale, other.scale);
-    const a = this.rescaled(scale);
-    const b = other.rescaled(scale);
+    const a = this.unitsAt(scale);
+    const b = other.unitsAt(scale);
     return a < b ? -1 : a > b ? 1 : 0;
   }
 
@@ -202,7 +198,7 @@ export class Decimal {
    * money (2.345 → 2.35, −2.345 → −2.35). Adding digits is exact.
    */
   roundHalfAwayFromZero(scale: number): Decimal {
-    if (scale >= this.scale) return new Decimal(this.rescaled(scale), scale);
+    if (scale >= this.scale) return new Decimal(this.unitsAt(scale), scale);
     const divisor = pow10(this.scale - scale);
     const magnitude = this.units < 0n ? -this.units : this.units;
     const quotient = magnitude / divisor;
@@ -238,7 +234,7 @@ export class Decimal {
   /** Text with exactly `scale` places; refuses to drop significant digits. */
   toFixedScale(scale: number): string {
     assert.ok(this.significantScale() <= scale, `value ${this.toString()} has more than ${scale} places`);
-    if (scale >= this.scale) return new Decimal(this.rescaled(scale), scale).toString();
+    if (scale >= this.scale) return new Decimal(this.unitsAt(scale), scale).toString();
     return new Decimal(this.units / pow10(this.scale - scale), scale).toString();
   }
 
