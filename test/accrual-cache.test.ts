@@ -8,12 +8,15 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { sql } from 'kysely';
 import {
   type AccrualPosition,
   addLinesToAccruals,
   lineFromColumns,
   readAccruals,
+  recalculateAccruals,
 } from '../src/accruals/accruals.service.ts';
+import { keptTotals, TotalsCache } from '../src/accruals/totals-cache.ts';
 import { importAgreements } from '../src/agreements/agreements.service.ts';
 import { demoFiles } from '../src/demo/demo.service.ts';
 import { importFile } from '../src/imports/import.service.ts';
@@ -102,6 +105,33 @@ function underWay(positions: readonly AccrualPosition[]): AccrualPosition {
   return p;
 }
 
+/** Every agreement's windows (number, rule, role, dates, totals) and when they last changed, as text. */
+function windowsOf(cache: TotalsCache<unknown>) {
+  const text = (value: unknown) =>
+    JSON.stringify(value, (_key, v: unknown) => (v instanceof Decimal ? v.toString() : v));
+  return [...cache.agreements]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([id, c]) => ({
+      id,
+      updatedAt: c.updatedAt,
+      windows: [...c.windows].sort((a, b) => Number(a.id) - Number(b.id)).map(text),
+    }));
+}
+
+/** The process's copy holds every agreement's windows as the store has them now, and is known to be current. */
+async function assertCopyIsTheStore(store: Store) {
+  const kept = keptTotals(store);
+  assert.ok(kept, 'the process keeps a copy');
+  const revision = await sql<{ revision: string }>`
+    SELECT revision::text AS revision FROM accrual_totals_revision`.execute(store.db);
+  assert.equal(kept.revision, revision.rows[0]!.revision, 'the copy is at the store’s revision');
+  assert.ok(kept.complete, 'the copy holds every agreement');
+  const fresh = new TotalsCache<unknown>('fresh');
+  await fresh.load(store.db);
+  assert.ok(fresh.agreements.size > 0);
+  assert.deepEqual(windowsOf(kept), windowsOf(fresh));
+}
+
 describe('positions kept by the process that reads them', () => {
   test('pglite: after its own imports, what the process shows equals a fresh read of the store', async () => {
     const { dir, parts } = files();
@@ -160,6 +190,48 @@ describe('positions kept by the process that reads them', () => {
         /rolled back/,
       );
       assert.deepEqual(show(await readAccruals(store)), before);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('pglite: a recalculation, and an import of agreements, leave the copy current, as the store has it', async () => {
+    const { dir, parts } = files();
+    const store = await openStore({});
+    try {
+      await importFile(store, { kind: 'partners', file: join(dir, 'partners.csv') });
+      await importFile(store, { kind: 'products', file: join(dir, 'products.csv') });
+      const all = JSON.parse(readFileSync(join(dir, 'agreements.json'), 'utf8')) as { id: string }[];
+      const later = all.find((a) => a.id === 'CACHE-FORECAST')!;
+      writeFileSync(join(dir, 'first.json'), JSON.stringify(all.filter((a) => a !== later)));
+      writeFileSync(join(dir, 'later.json'), JSON.stringify([later]));
+      await importAgreements(store, { file: join(dir, 'first.json') });
+      await importFile(store, { kind: 'transactions', file: parts[0]! });
+      const before = show(await readAccruals(store));
+
+      const rebuilt = await store.db.transaction().execute((trx) => recalculateAccruals(store, trx));
+      rebuilt.committed();
+      await assertCopyIsTheStore(store);
+      // Nothing but when the totals were last written.
+      const figures = (shown: string[]) => shown.map((p) => p.replace(/"updatedAt":"[^"]*"/, ''));
+      assert.deepEqual(figures(show(await readAccruals(store))), figures(before));
+
+      // The next batch names the windows by the numbers the recalculation gave
+      // them: a wrong number would move another window's totals in the store.
+      await importFile(store, { kind: 'transactions', file: parts[1]! });
+      await assertCopyIsTheStore(store);
+      assert.deepEqual(amounts(await readAccruals(store)), amounts((await settle(store.db)).results));
+
+      // An agreement imported over the stored lines has its totals built; the copy takes them.
+      await importAgreements(store, { file: join(dir, 'later.json') });
+      await assertCopyIsTheStore(store);
+      assert.ok(keptTotals(store)!.agreements.has('CACHE-FORECAST'));
+      await importFile(store, { kind: 'transactions', file: parts[2]! });
+      await assertCopyIsTheStore(store);
+      const shown = await readAccruals(store);
+      assert.deepEqual(amounts(shown), amounts((await settle(store.db)).results));
+      underWay(shown);
     } finally {
       await store.close();
       rmSync(dir, { recursive: true, force: true });

@@ -189,14 +189,21 @@ function deltaFigures(figures: readonly TotalsDelta[]) {
   ]);
 }
 
+/** What a rebuild wrote: the positions, and every agreement's windows as stored. */
+interface Written {
+  results: RuleResult[];
+  windows: Map<string, StoredWindow[]>;
+}
+
 /** Totals of these agreements from the stored lines, replacing what was stored; returns their positions. */
 async function writeAccruals(
   db: Database,
   agreements: readonly Agreement[],
   master: MasterData,
   readers?: Database,
-) {
-  if (agreements.length === 0) return [];
+): Promise<Written> {
+  const windows = new Map<string, StoredWindow[]>();
+  if (agreements.length === 0) return { results: [], windows };
   // Every writer of the totals takes the lock first (see addLinesToAccruals).
   await sql`SELECT pg_advisory_xact_lock(${ACCRUAL_LOCK_KEY})`.execute(db);
   const resolver = new ScopeResolver(master);
@@ -209,21 +216,88 @@ async function writeAccruals(
   );
   const ids = agreements.map((a) => a.id);
   await sql`DELETE FROM accrual_totals WHERE agreement_id = ANY(${sqlArray(ids, 'text')})`.execute(db);
+  // The windows' numbers are taken from their sequence here rather than given
+  // by the insert, so that this process knows which number each window has
+  // (a batch's update names windows by number) without reading them back.
+  const numbers = requests.length === 0 ? [] : await windowNumbers(db, requests.length);
   for (let i = 0; i < requests.length; i += 5_000) {
     const slice = requests.slice(i, i + 5_000);
     const t = slice.map((r) => totals.get(r)!);
     await sql`
-      INSERT INTO accrual_totals (agreement_id, rule_id, role, window_start, window_end, line_count, quantity,
-        amount, mix_amount, mix_distinct_products)
-      SELECT * FROM unnest(${windowKeys(slice)}, ${deltaFigures(t)},
+      INSERT INTO accrual_totals (window_id, agreement_id, rule_id, role, window_start, window_end, line_count,
+        quantity, amount, mix_amount, mix_distinct_products)
+      OVERRIDING SYSTEM VALUE
+      SELECT * FROM unnest(${sqlArray(numbers.slice(i, i + 5_000), 'bigint')}, ${windowKeys(slice)},
+        ${deltaFigures(t)},
         ${sqlArray(
           t.map((x) => String(x.mixDistinctProducts)),
           'int',
         )})`.execute(db);
   }
+  for (let i = 0; i < requests.length; i++) {
+    const r = requests[i]!;
+    const window: StoredWindow = {
+      id: numbers[i],
+      ruleId: r.rule.id,
+      role: r.role,
+      start: r.window.start,
+      end: r.window.end,
+      totals: totals.get(r)!,
+    };
+    const list = windows.get(r.agreement.id);
+    if (list === undefined) windows.set(r.agreement.id, [window]);
+    else list.push(window);
+  }
   // settleAgreement asks with request objects of its own: match them by key.
   const byKey = new Map(requests.map((r) => [keyOf(r), totals.get(r)!]));
-  return agreements.flatMap((a) => calculate(a, (request) => byKey.get(keyOf(request))!));
+  const results = agreements.flatMap((a) => calculate(a, (request) => byKey.get(keyOf(request))!));
+  return { results, windows };
+}
+
+/** `count` new window numbers from the window_id column's own sequence. */
+async function windowNumbers(db: Database, count: number): Promise<string[]> {
+  const row = await sql<{ numbers: string }>`
+    SELECT string_agg(nextval(pg_get_serial_sequence('accrual_totals', 'window_id'))::text, ',') AS numbers
+    FROM generate_series(1, ${count}::int)`.execute(db);
+  return row.rows[0]!.numbers.split(',');
+}
+
+/** A recalculation of accruals in a caller's transaction (`recalculateAccruals`). */
+export interface Recalculation {
+  /** The positions of the recalculated agreements. */
+  results: RuleResult[];
+  /** Puts the recalculated totals into this process's copy (totals-cache.ts); call once the transaction has committed. */
+  committed(): void;
+}
+
+async function rebuild(
+  trx: Database,
+  agreementIds: readonly string[] | undefined,
+  readers: Database | undefined,
+  store: Store | undefined,
+): Promise<Recalculation> {
+  await sql`SELECT pg_advisory_xact_lock(${ACCRUAL_LOCK_KEY})`.execute(trx);
+  // After the lock, as every writer (see StagedTotals).
+  const staged = store === undefined ? undefined : await StagedTotals.begin<AccrualPosition>(store, trx);
+  const agreements = settled(await loadAgreements(trx, agreementIds));
+  if (agreementIds === undefined) {
+    await sql`DELETE FROM accrual_totals`.execute(trx);
+  } else {
+    // Agreements no longer settled (drafts, cancelled) keep no totals.
+    const unsettled = agreementIds.filter((id) => !agreements.some((a) => a.id === id));
+    await sql`DELETE FROM accrual_totals WHERE agreement_id = ANY(${sqlArray(unsettled, 'text')})`.execute(
+      trx,
+    );
+  }
+  const written = await writeAccruals(trx, agreements, await loadMasterData(trx), readers);
+  if (staged === undefined) return { results: written.results, committed: () => undefined };
+  for (const [id, windows] of written.windows) staged.replace(id, windows);
+  await staged.end(trx);
+  return {
+    results: written.results,
+    committed: () =>
+      agreementIds === undefined ? staged.committedAll() : staged.committed([...new Set(agreementIds)]),
+  };
 }
 
 /**
@@ -237,21 +311,24 @@ export async function rebuildAccruals(
   agreementIds?: readonly string[],
   readers?: Database,
 ): Promise<RuleResult[]> {
-  const run = async (trx: Database) => {
-    await sql`SELECT pg_advisory_xact_lock(${ACCRUAL_LOCK_KEY})`.execute(trx);
-    const agreements = settled(await loadAgreements(trx, agreementIds));
-    if (agreementIds === undefined) {
-      await sql`DELETE FROM accrual_totals`.execute(trx);
-    } else {
-      // Agreements no longer settled (drafts, cancelled) keep no totals.
-      const unsettled = agreementIds.filter((id) => !agreements.some((a) => a.id === id));
-      await sql`DELETE FROM accrual_totals WHERE agreement_id = ANY(${sqlArray(unsettled, 'text')})`.execute(
-        trx,
-      );
-    }
-    return writeAccruals(trx, agreements, await loadMasterData(trx), readers);
-  };
+  const run = async (trx: Database) => (await rebuild(trx, agreementIds, readers, undefined)).results;
   return db.isTransaction ? run(db) : db.transaction().execute(run);
+}
+
+/**
+ * `rebuildAccruals` in the caller's transaction `trx`, keeping what it wrote
+ * for this process's copy of the totals: after `committed`, reading positions
+ * reads no totals again (a rebuild otherwise leaves the copy behind the store,
+ * and the next reads load every agreement's windows again).
+ */
+export async function recalculateAccruals(
+  store: Store,
+  trx: Database,
+  agreementIds?: readonly string[],
+  readers?: Database,
+): Promise<Recalculation> {
+  if (!trx.isTransaction) throw new Error('recalculateAccruals runs in a transaction the caller commits');
+  return rebuild(trx, agreementIds, readers, store);
 }
 
 /** A stored transaction line as the import holds it (the transactions table's column order). */
@@ -325,8 +402,9 @@ export async function addLinesToAccruals(
   prematched?: MatchedLines,
 ): Promise<AccrualChange> {
   if (lines === undefined || lines.length > ACCRUAL_INCREMENTAL_LINES_MAX) {
-    const agreements = [...new Set((await rebuildAccruals(db)).map((p) => p.agreementId))];
-    return { agreements, committed: () => undefined };
+    const rebuilt = await recalculateAccruals(store, db);
+    const agreements = [...new Set(rebuilt.results.map((p) => p.agreementId))];
+    return { agreements, committed: rebuilt.committed };
   }
   if (lines.length === 0) return NO_CHANGE;
   const index = await accrualIndex(store, db);

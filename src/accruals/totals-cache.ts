@@ -130,6 +130,11 @@ export class TotalsCache<P> {
 
 const caches = new WeakMap<Store, TotalsCache<unknown>>();
 
+/** The copy this process keeps of the store's totals, as it is, without reading the store (diagnostics and tests). */
+export function keptTotals<P>(store: Store): TotalsCache<P> | undefined {
+  return caches.get(store) as TotalsCache<P> | undefined;
+}
+
 /** The store's count of changes to the totals, and the transaction's time (what `now()` writes). */
 async function revisionNow(db: Database, lock: boolean) {
   const row = lock
@@ -242,6 +247,11 @@ export class StagedTotals<P> {
     else staged.windows[staged.windows.indexOf(previous)] = window;
   }
 
+  /** Stages every window of an agreement, as the change has just written them all (a rebuild). */
+  replace(agreementId: string, windows: StoredWindow[]): void {
+    this.staged.set(agreementId, { windows, updatedAt: this.now });
+  }
+
   /** Stages the positions calculated from an agreement's staged windows. */
   setPositions(agreementId: string, asOf: string, definition: object, positions: readonly P[]): void {
     const staged = this.staged.get(agreementId);
@@ -275,5 +285,20 @@ export class StagedTotals<P> {
     // An agreement forgotten above is no longer known, so the copy is no longer complete.
     if (touched.some((id) => !this.staged.has(id))) cache.complete = false;
     cache.revision = this.after;
+  }
+
+  /**
+   * After commit of a change that wrote the totals of every agreement that has
+   * any (a full rebuild): the staged agreements become the copy, at the
+   * revision the change ended at, whatever the copy was before. Were another
+   * change to commit first, the copy's revision would be behind the store's
+   * and the copy dropped when next read.
+   */
+  committedAll(): void {
+    if (this.after === '') return;
+    const cache = new TotalsCache<P>(this.after);
+    for (const [id, staged] of this.staged) cache.agreements.set(id, staged);
+    cache.complete = true;
+    caches.set(this.store, cache);
   }
 }

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { rebuildAccruals } from '../accruals/accruals.service.ts';
+import { type Recalculation, recalculateAccruals } from '../accruals/accruals.service.ts';
 import { appendAudit, commandLineActor } from '../audit/audit.service.ts';
 import type { Agreement } from '../calculation/calculation.types.ts';
 import type { ImportSummary } from '../imports/import.service.ts';
@@ -249,6 +249,7 @@ export async function importAgreements(
     problems: allProblems.slice(0, PROBLEMS_PRINTED_MAX),
     problemCount: allProblems.length,
   };
+  let recalculation: Recalculation | undefined;
   await db.transaction().execute(async (trx) => {
     const head = await trx
       .insertInto('imports')
@@ -275,7 +276,8 @@ export async function importAgreements(
       );
       // Their accruals over the lines already stored, committed with them. This
       // transaction changes no line, product or partner, so other connections may read those.
-      await rebuildAccruals(
+      recalculation = await recalculateAccruals(
+        store,
         trx,
         fresh.map((f) => f.parsed.agreement.id),
         parallelReaders(store),
@@ -312,6 +314,7 @@ export async function importAgreements(
       })),
     ]);
   });
+  recalculation?.committed();
   if (allProblems.length > 0) {
     summary.errorsFile = options.errorsFile ?? `${options.file}.errors.csv`;
     const lines = allProblems.map((p) =>
