@@ -85,8 +85,6 @@ export async function bulkTotals(
   const result = new Map<TotalsRequest, Totals>();
   if (planned.length === 0) return result;
   const boundaries = new Set<string>();
-  const partners = new Set<string>();
-  const groups = new Set<string>();
   // The (partner, sku) pairs some rule needs per sku: a scope naming skus or
   // attributes, or a mix counting distinct products, for that partner or its group.
   const skuLevel = new Map<string, Set<string>>();
@@ -103,8 +101,6 @@ export async function bulkTotals(
   for (const { request, filter } of planned) {
     boundaries.add(filter.window.start);
     boundaries.add(addDays(filter.window.end, 1));
-    const owner = ownerOf(request);
-    (owner.kind === 'partner' ? partners : groups).add(owner.id);
     if (categoriesOfScope(request) === undefined) needSkus(filter.partners, filter.skus ?? []);
     if (request.rule.mix?.minDistinctProducts !== undefined) needSkus(filter.partners, filter.mixSkus);
   }
@@ -118,20 +114,25 @@ export async function bulkTotals(
   }
   const bounds = [...boundaries].sort();
   // One pass over the lines: a hash aggregate per partner, category, time bucket
-  // and (for the pairs above) sku; the owners' cells are then read off
-  // that small result, partners directly and buying groups summed over members.
+  // and (for the pairs above) sku. The owners' cells are then those of the
+  // partner, or those of the group's members summed (in memory, below: summing
+  // them in the statement meant keeping the aggregate as a materialized CTE and
+  // reading it twice, about 7 s more at ten million lines in the embedded store).
   // Naming partners with `= ANY(array)` per line, or GROUPING SETS (a sort over
   // every line), each cost several times the scan itself.
-  // Rows are returned per owner with the owner's cells as one text (cellsOf):
+  // Rows are returned per partner with the partner's cells as one text:
   // reading a hundred thousand small rows costs more than the aggregate in the
   // embedded store, and building and reading JSON arrays of the cells instead
   // cost about 9 s more than the text at ten million lines there.
-  type OwnerRow = { kind: 'partner' | 'group'; owner: string; cells: string };
+  type PartnerRow = { partner_id: string; cells: string };
   // `part`: the lines of partners below or from a split id, when the aggregate
-  // runs as two statements side by side; a buying group's rows from both are summed.
+  // runs as two statements side by side.
   const cellsOf = (trx: Database, part?: { split: string; below: boolean }) =>
-    sql<OwnerRow>`
-    WITH cells AS MATERIALIZED (
+    sql<PartnerRow>`
+    SELECT c.partner_id,
+      string_agg(concat_ws(${FIELD_SEPARATOR}::text, c.currency, c.category, coalesce(c.sku, ''), c.bucket, c.quantity,
+        c.amount, c.lines), ${CELL_SEPARATOR}::text) AS cells
+    FROM (
       SELECT t.partner_id, t.currency, p.category, s.sku, width_bucket(t.line_date, ${sqlArray(bounds, 'date')}) AS bucket,
         sum(t.quantity) AS quantity, sum(t.amount) AS amount, count(*) AS lines
       FROM transactions t JOIN products p ON p.sku = t.sku
@@ -139,19 +140,9 @@ export async function bulkTotals(
         ON s.partner_id = t.partner_id AND s.sku = t.sku
       WHERE t.line_date >= ${bounds[0]}::date AND t.line_date < ${bounds.at(-1)}::date
         ${part === undefined ? sql`` : part.below ? sql`AND t.partner_id < ${part.split}` : sql`AND t.partner_id >= ${part.split}`}
-      GROUP BY 1, 2, 3, 4, 5),
-    owned AS (
-      SELECT 'partner' AS kind, c.partner_id AS owner, c.currency, c.category, c.sku, c.bucket, c.quantity, c.amount, c.lines
-      FROM cells c JOIN unnest(${sqlArray([...partners], 'text')}) AS o (id) ON o.id = c.partner_id
-      UNION ALL
-      SELECT 'group', m.buying_group, c.currency, c.category, c.sku, c.bucket, sum(c.quantity), sum(c.amount), sum(c.lines)
-      FROM cells c JOIN partners m ON m.id = c.partner_id JOIN unnest(${sqlArray([...groups], 'text')}) AS g (id) ON g.id = m.buying_group
-      GROUP BY 2, 3, 4, 5, 6)
-    SELECT kind, owner,
-      string_agg(concat_ws(${FIELD_SEPARATOR}::text, currency, category, coalesce(sku, ''), bucket, quantity, amount, lines),
-        ${CELL_SEPARATOR}::text) AS cells
-    FROM owned GROUP BY kind, owner`.execute(trx);
-  let rows: OwnerRow[];
+      GROUP BY 1, 2, 3, 4, 5) c
+    GROUP BY c.partner_id`.execute(trx);
+  let rows: PartnerRow[];
   const ids = master.partners.map((p) => p.id).sort();
   if (readers !== undefined && ids.length >= 2) {
     const split = ids[ids.length >> 1]!;
@@ -181,12 +172,20 @@ export async function bulkTotals(
   const settle = (requests: readonly PlannedRequest[], cells: OwnerCells) => {
     for (const p of requests) result.set(p.request, windowTotals(p, bounds, cells, categoryOfSku));
   };
+  // Each partner's cells go to the partner, if it has agreements of its own,
+  // and to its buying group, if the group has: indexing sums a group's members' cells.
+  const groupOf = new Map(master.partners.map((p) => [p.id, p.buyingGroup]));
   const cellsByOwner = new Map<string, string[]>();
-  for (const o of rows) {
-    const key = `${o.kind}\u0000${o.owner}`;
+  const give = (key: string, cells: string) => {
+    if (!requestsOf.has(key)) return;
     const list = cellsByOwner.get(key);
-    if (list) list.push(o.cells);
-    else cellsByOwner.set(key, [o.cells]);
+    if (list) list.push(cells);
+    else cellsByOwner.set(key, [cells]);
+  };
+  for (const row of rows) {
+    give(`partner\u0000${row.partner_id}`, row.cells);
+    const group = groupOf.get(row.partner_id);
+    if (group) give(`group\u0000${group}`, row.cells);
   }
   for (const [key, cells] of cellsByOwner) {
     const requests = requestsOf.get(key);
