@@ -20,6 +20,7 @@ import { keptTotals, TotalsCache } from '../src/accruals/totals-cache.ts';
 import { importAgreements } from '../src/agreements/agreements.service.ts';
 import { demoFiles } from '../src/demo/demo.service.ts';
 import { importFile } from '../src/imports/import.service.ts';
+import { saveMasterRecord } from '../src/imports/master-records.ts';
 import { settle } from '../src/settlements/settlement.service.ts';
 import { Decimal } from '../src/shared/decimal.ts';
 import { dropSchema, openStore, type Store } from '../src/store/database.ts';
@@ -196,7 +197,7 @@ describe('positions kept by the process that reads them', () => {
     }
   });
 
-  test('pglite: a recalculation, and an import of agreements, leave the copy current, as the store has it', async () => {
+  test('pglite: a recalculation, an import of agreements and an edited product leave the copy current, as the store has it', async () => {
     const { dir, parts } = files();
     const store = await openStore({});
     try {
@@ -232,6 +233,26 @@ describe('positions kept by the process that reads them', () => {
       const shown = await readAccruals(store);
       assert.deepEqual(amounts(shown), amounts((await settle(store.db)).results));
       underWay(shown);
+
+      // An edited product moves its lines out of a brand rule: that agreement is
+      // rebuilt, and the copy takes it.
+      await saveMasterRecord(
+        store,
+        'product',
+        {
+          sku: 'PT-100',
+          name: 'Cordless drill 18V',
+          category: 'power-tools',
+          list_price: '149.00',
+          attributes: { brand: 'Forge' },
+        },
+        { actor: 'carla', username: 'carla', role: 'commercial', partnerId: null },
+        'replace',
+      );
+      await assertCopyIsTheStore(store);
+      const edited = await readAccruals(store);
+      assert.notDeepEqual(amounts(edited), amounts(shown));
+      assert.deepEqual(amounts(edited), amounts((await settle(store.db)).results));
     } finally {
       await store.close();
       rmSync(dir, { recursive: true, force: true });

@@ -331,6 +331,27 @@ export async function recalculateAccruals(
   return rebuild(trx, agreementIds, readers, store);
 }
 
+/**
+ * Runs `work` in a transaction of the store's, in which `recalculate` rebuilds
+ * accruals (`recalculateAccruals`); what it wrote goes into this process's
+ * copy once the transaction has committed. For changes that rebuild a few
+ * agreements (a status change, an amendment, an edited partner or product):
+ * otherwise the next read would read every agreement's totals again.
+ */
+export async function transactionRecalculating<T>(
+  store: Store,
+  work: (trx: Database, recalculate: (agreementIds?: readonly string[]) => Promise<void>) => Promise<T>,
+): Promise<T> {
+  const recalculations: Recalculation[] = [];
+  const result = await store.db.transaction().execute((trx) =>
+    work(trx, async (agreementIds) => {
+      recalculations.push(await recalculateAccruals(store, trx, agreementIds));
+    }),
+  );
+  for (const recalculation of recalculations) recalculation.committed();
+  return result;
+}
+
 /** A stored transaction line as the import holds it (the transactions table's column order). */
 export function lineFromColumns(columns: readonly (string | null)[]): Line {
   return {

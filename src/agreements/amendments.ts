@@ -3,7 +3,7 @@
 // approves (or rejects) before it counts. Approval recalculates the agreement's
 // accruals with each version in force on its own dates (versions.ts); earlier
 // versions stay readable. A partner user signs off the terms of a version.
-import { countCalculationInputChange, rebuildAccruals } from '../accruals/accruals.service.ts';
+import { countCalculationInputChange, transactionRecalculating } from '../accruals/accruals.service.ts';
 import { appendAudit } from '../audit/audit.service.ts';
 import { HttpError } from '../server/errors.ts';
 import type { Problem } from '../shared/errors.ts';
@@ -203,7 +203,7 @@ export async function decideAmendment(
   const decision = AMENDMENT_DECISIONS[action];
   if (!(decision.roles as readonly UserRole[]).includes(who.role))
     throw new HttpError(403, 'forbidden', `${action} is for ${decision.roles.join(', ')} users`);
-  return store.db.transaction().execute(async (trx) => {
+  return transactionRecalculating(store, async (trx, recalculate) => {
     await lockedAgreement(trx, agreementId);
     const row = await trx
       .selectFrom('agreement_versions')
@@ -244,7 +244,7 @@ export async function decideAmendment(
         .where('id', '=', agreementId)
         .execute();
       await countCalculationInputChange(trx);
-      await rebuildAccruals(trx, [agreementId]);
+      await recalculate([agreementId]);
     }
     // After the accruals: every writer takes the accruals' lock before the audit trail's.
     await appendAudit(trx, {

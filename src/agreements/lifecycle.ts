@@ -4,7 +4,7 @@
 // here, on the server). Each change of status is one transaction: the status,
 // its audit entry, and the accruals — an agreement starts accruing once it is
 // approved and stops when it is cancelled.
-import { rebuildAccruals } from '../accruals/accruals.service.ts';
+import { transactionRecalculating } from '../accruals/accruals.service.ts';
 import { appendAudit } from '../audit/audit.service.ts';
 import { HttpError } from '../server/errors.ts';
 import type { Store } from '../store/database.ts';
@@ -40,7 +40,7 @@ export async function changeStatus(
   const transition = TRANSITIONS[action];
   if (!(transition.roles as readonly UserRole[]).includes(who.role))
     throw new HttpError(403, 'forbidden', `${action} is for ${transition.roles.join(', ')} users`);
-  return store.db.transaction().execute(async (trx) => {
+  return transactionRecalculating(store, async (trx, recalculate) => {
     // Locked: two decisions on one agreement cannot both start from the same status.
     const row = await trx
       .selectFrom('agreements')
@@ -86,7 +86,7 @@ export async function changeStatus(
       })
       .execute();
     // Accrues once approved; a cancelled or rejected agreement keeps no totals.
-    await rebuildAccruals(trx, [agreementId]);
+    await recalculate([agreementId]);
     // After the accruals: every writer takes the accruals' lock before the audit trail's.
     await appendAudit(trx, {
       actor: who.actor,

@@ -4,7 +4,7 @@
 // buying group, a product's category or attributes — recalculates the accruals
 // of the agreements it can touch in the same transaction.
 import { sql } from 'kysely';
-import { countCalculationInputChange, rebuildAccruals } from '../accruals/accruals.service.ts';
+import { countCalculationInputChange, transactionRecalculating } from '../accruals/accruals.service.ts';
 import { appendAudit } from '../audit/audit.service.ts';
 import { partnerImport } from '../partners/partners.schema.ts';
 import { productImport } from '../products/products.schema.ts';
@@ -59,7 +59,7 @@ export async function saveMasterRecord(
     );
   const { table, key, columns } = spec.table;
   const row = Object.fromEntries(columns.map((c, i) => [c.name, checked.columns[i]]));
-  return store.db.transaction().execute(async (trx) => {
+  return transactionRecalculating(store, async (trx, recalculate) => {
     const before = await sql<Record<string, unknown>>`
       SELECT * FROM ${sql.table(table)} WHERE ${sql.ref(key)} = ${checked.key} FOR UPDATE`.execute(trx);
     const old = before.rows[0];
@@ -86,8 +86,8 @@ export async function saveMasterRecord(
     // Every process's cached view of the master data is out of date from here.
     await countCalculationInputChange(trx);
     const touched = await touchedAgreements(trx, kind, old, after);
-    if (touched === 'all') await rebuildAccruals(trx);
-    else if (touched.length > 0) await rebuildAccruals(trx, touched);
+    if (touched === 'all') await recalculate();
+    else if (touched.length > 0) await recalculate(touched);
     // After the accruals: every writer takes the accruals' lock before the audit trail's.
     await appendAudit(trx, {
       actor: author.actor,
