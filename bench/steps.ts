@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { sql } from 'kysely';
-import { readAccruals, recalculateAccruals } from '../src/accruals/accruals.service.ts';
+import { readAccruals, transactionRecalculating } from '../src/accruals/accruals.service.ts';
 import { importFile } from '../src/imports/import.service.ts';
 import { formatExpectedCsv } from '../src/settlements/settlement.format.ts';
 import { settle, settleDraft } from '../src/settlements/settlement.service.ts';
@@ -104,13 +104,13 @@ export async function measureSteps(
     report('end to end', endToEnd, { detail: identical ? 'results identical' : 'RESULTS DIFFER' });
 
     // 2. Full recalculation of every agreement's accruals from the stored lines.
-    const recalculation = await measured(async () => {
-      const rebuilt = await store.db
-        .transaction()
-        .execute((trx) => recalculateAccruals(store, trx, undefined, parallelReaders(store)));
-      rebuilt.committed();
-      return formatExpectedCsv(rebuilt.results);
-    });
+    const recalculation = await measured(async () =>
+      formatExpectedCsv(
+        await transactionRecalculating(store, (_trx, recalculate) =>
+          recalculate(undefined, parallelReaders(store)),
+        ),
+      ),
+    );
     assert.equal(recalculation.value, endToEnd.value.csv, 'a recalculation changes nothing');
     report('full recalculation', recalculation);
 

@@ -14,7 +14,7 @@ import {
   addLinesToAccruals,
   lineFromColumns,
   readAccruals,
-  recalculateAccruals,
+  transactionRecalculating,
 } from '../src/accruals/accruals.service.ts';
 import { keptTotals, TotalsCache } from '../src/accruals/totals-cache.ts';
 import { importAgreements } from '../src/agreements/agreements.service.ts';
@@ -211,8 +211,7 @@ describe('positions kept by the process that reads them', () => {
       await importFile(store, { kind: 'transactions', file: parts[0]! });
       const before = show(await readAccruals(store));
 
-      const rebuilt = await store.db.transaction().execute((trx) => recalculateAccruals(store, trx));
-      rebuilt.committed();
+      await transactionRecalculating(store, (_trx, recalculate) => recalculate());
       await assertCopyIsTheStore(store);
       // Nothing but when the totals were last written.
       const figures = (shown: string[]) => shown.map((p) => p.replace(/"updatedAt":"[^"]*"/, ''));

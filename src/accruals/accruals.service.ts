@@ -263,7 +263,7 @@ async function windowNumbers(db: Database, count: number): Promise<string[]> {
 }
 
 /** A recalculation of accruals in a caller's transaction (`recalculateAccruals`). */
-export interface Recalculation {
+interface Recalculation {
   /** The positions of the recalculated agreements. */
   results: RuleResult[];
   /** Puts the recalculated totals into this process's copy (totals-cache.ts); call once the transaction has committed. */
@@ -321,7 +321,7 @@ export async function rebuildAccruals(
  * reads no totals again (a rebuild otherwise leaves the copy behind the store,
  * and the next reads load every agreement's windows again).
  */
-export async function recalculateAccruals(
+async function recalculateAccruals(
   store: Store,
   trx: Database,
   agreementIds?: readonly string[],
@@ -333,19 +333,24 @@ export async function recalculateAccruals(
 
 /**
  * Runs `work` in a transaction of the store's, in which `recalculate` rebuilds
- * accruals (`recalculateAccruals`); what it wrote goes into this process's
- * copy once the transaction has committed. For changes that rebuild a few
- * agreements (a status change, an amendment, an edited partner or product):
- * otherwise the next read would read every agreement's totals again.
+ * accruals (every settled agreement's, or the given ones'; `readers` as for
+ * `rebuildAccruals`) and returns their positions; what it wrote goes into this
+ * process's copy once the transaction has committed. Otherwise the next read
+ * would read every agreement's totals again.
  */
 export async function transactionRecalculating<T>(
   store: Store,
-  work: (trx: Database, recalculate: (agreementIds?: readonly string[]) => Promise<void>) => Promise<T>,
+  work: (
+    trx: Database,
+    recalculate: (agreementIds?: readonly string[], readers?: Database) => Promise<RuleResult[]>,
+  ) => Promise<T>,
 ): Promise<T> {
   const recalculations: Recalculation[] = [];
   const result = await store.db.transaction().execute((trx) =>
-    work(trx, async (agreementIds) => {
-      recalculations.push(await recalculateAccruals(store, trx, agreementIds));
+    work(trx, async (agreementIds, readers) => {
+      const recalculation = await recalculateAccruals(store, trx, agreementIds, readers);
+      recalculations.push(recalculation);
+      return recalculation.results;
     }),
   );
   for (const recalculation of recalculations) recalculation.committed();

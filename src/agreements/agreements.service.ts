@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { type Recalculation, recalculateAccruals } from '../accruals/accruals.service.ts';
+import { transactionRecalculating } from '../accruals/accruals.service.ts';
 import { appendAudit, commandLineActor } from '../audit/audit.service.ts';
 import type { Agreement } from '../calculation/calculation.types.ts';
 import type { ImportSummary } from '../imports/import.service.ts';
@@ -249,8 +249,7 @@ export async function importAgreements(
     problems: allProblems.slice(0, PROBLEMS_PRINTED_MAX),
     problemCount: allProblems.length,
   };
-  let recalculation: Recalculation | undefined;
-  await db.transaction().execute(async (trx) => {
+  await transactionRecalculating(store, async (trx, recalculate) => {
     const head = await trx
       .insertInto('imports')
       .values({
@@ -276,9 +275,7 @@ export async function importAgreements(
       );
       // Their accruals over the lines already stored, committed with them. This
       // transaction changes no line, product or partner, so other connections may read those.
-      recalculation = await recalculateAccruals(
-        store,
-        trx,
+      await recalculate(
         fresh.map((f) => f.parsed.agreement.id),
         parallelReaders(store),
       );
@@ -314,7 +311,6 @@ export async function importAgreements(
       })),
     ]);
   });
-  recalculation?.committed();
   if (allProblems.length > 0) {
     summary.errorsFile = options.errorsFile ?? `${options.file}.errors.csv`;
     const lines = allProblems.map((p) =>
