@@ -186,6 +186,53 @@ describe('importing a large file in pieces', () => {
     });
   });
 
+  test('a large load that starts with new lines and meets stored ones later: the same either way', async () => {
+    // Read in pieces, a load at least as large as the table whose first piece is new is copied
+    // without the key, and the keys it repeats are sorted out at the end (decision 0004).
+    const keyIndex = async (store: Store) =>
+      (
+        await sql<{ oid: string }>`
+          SELECT oid::text AS oid FROM pg_class WHERE relname = 'transactions_pkey'
+            AND relnamespace = current_schema()::regnamespace`.execute(store.db)
+      ).rows[0]?.oid;
+    const later = join(dir, 'later.csv');
+    const stored = readFileSync(file, 'utf8').split('\n').slice(1, 30_001);
+    const fresh = Array.from(
+      { length: 120_000 },
+      (_, i) =>
+        `N${i},2025-05-${String((i % 28) + 1).padStart(2, '0')},P${(i % 20) + 1},S${(i % 50) + 1},2,${i % 500}.25,USD`,
+    );
+    // New lines, then stored ones (with the same and with other content), a new line twice
+    // and a new id with two contents.
+    writeFileSync(
+      later,
+      `id,date,partner,sku,quantity,amount,currency\n${[
+        ...fresh,
+        ...stored,
+        'L5,2025-03-06,P6,S6,6,1.00,USD',
+        fresh[7],
+        'TWICE,2025-05-01,P1,S1,1,1.00,USD',
+        'TWICE,2025-05-01,P1,S1,1,2.00,USD',
+      ].join('\n')}\n`,
+    );
+    await withTwoStores(async (one, two) => {
+      await importBothWays(one, file, false, 'first-main');
+      await importBothWays(two, file, false, 'first-main');
+      const keyBefore = await keyIndex(two);
+      const main = await importBothWays(one, later, false, 'later-main');
+      const pieces = await importBothWays(two, later, true, 'later-pieces');
+      assert.notEqual(await keyIndex(two), keyBefore, 'the load was copied without the key');
+      assert.equal(main.summary.imported, 120_001);
+      assert.ok(main.summary.duplicates > 29_000, `${main.summary.duplicates} duplicates`);
+      assert.ok(main.errors.some((l) => l.includes(',L5,') || l.includes('id L5 ')));
+      assert.ok(main.errors.some((l) => l.includes('id TWICE ')));
+      assert.deepEqual(pieces.summary, main.summary);
+      assert.deepEqual(pieces.errors, main.errors);
+      assert.deepEqual(pieces.rejects, main.rejects);
+      assert.deepEqual(pieces.rows, main.rows);
+    });
+  });
+
   test('a file with a bad record keeps nothing, either way', async () => {
     await withTwoStores(async (one, two) => {
       const main = await importBothWays(one, file, false, 'main-strict', false);

@@ -32,10 +32,15 @@ import {
   copyIfAllNew,
   copyNewRows,
   createIndexes,
+  type DroppedKey,
+  dropPrimaryKey,
   dropSecondaryIndexes,
   estimatedRows,
+  removeRepeatedKeys,
+  restorePrimaryKey,
 } from '../store/bulk-insert.ts';
 import type { Database, Store } from '../store/database.ts';
+import { sqlArray } from '../store/sql-arrays.ts';
 import { openCsvSource } from './csv-source.ts';
 import { IMPORT_SPECS, type ImportSpec, type ReferenceSets } from './import-spec.ts';
 import type { Mapping } from './mapping.ts';
@@ -269,21 +274,34 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
     // the parser work side by side. Batches still reach the table in file order
     // (one connection), so a key repeated in a later batch meets the stored row.
     let writing: Promise<void> = Promise.resolve();
+    // Set for a file read in pieces (below): whether a piece's keys meet stored ones, and
+    // how the rows of repeated keys are written after a load without the key.
+    let anyStored = async (_piece: Piece): Promise<boolean> => true;
+    let settleRepeatedKeys = async (_keys: ReadonlySet<string>): Promise<void> => {
+      throw new Error('a load without the key is only made of pieces');
+    };
     // Decided before the first write: a load at least as large as the table builds
     // its secondary indexes once at the end rather than row by row.
     let droppedIndexes: string[] | undefined;
+    // A bulk load read in pieces also copies its rows without the primary key, when the
+    // first piece's keys are all new (so a file imported again keeps the idempotent path);
+    // repeated keys are then sorted out at the end (settleRepeatedKeys).
+    let droppedKey: DroppedKey | undefined;
     const copyState: CopyState = { tryCopy: true };
     let rowChars = 0;
     let batchRows = 0;
-    const decideLoadMode = async () => {
+    const decideLoadMode = async (firstPiece?: Piece) => {
       if (droppedIndexes !== undefined) return;
       // The file's size over the average size of the rows read so far (the reader reads ahead).
       const expectedRows = rowChars > 0 ? (batchRows * source.totalBytes) / rowChars : 0;
       const table = spec.table.table;
-      droppedIndexes =
-        expectedRows >= BULK_LOAD_ROWS_MIN && expectedRows >= (await estimatedRows(db, table))
-          ? await dropSecondaryIndexes(db, table)
-          : [];
+      const stored = await estimatedRows(db, table);
+      const bulk = expectedRows >= BULK_LOAD_ROWS_MIN && expectedRows >= stored;
+      // Locked before anything is read from it, so two bulk loads at once queue rather than deadlock.
+      if (bulk) await sql`LOCK TABLE ${sql.table(table)} IN ACCESS EXCLUSIVE MODE`.execute(db);
+      droppedIndexes = bulk ? await dropSecondaryIndexes(db, table) : [];
+      if (bulk && firstPiece && (stored === 0 || !(await anyStored(firstPiece))))
+        droppedKey = await dropPrimaryKey(db, table);
     };
     const write = async (firstByKey: Map<string, Item>, repeats: Item[], wholeFile: boolean) => {
       const items = [...firstByKey.values()];
@@ -352,22 +370,59 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
         products: [...references.products],
       };
       let mainChecker: PieceChecker | undefined;
+      const checkAgain = (piece: Piece, lineOffset: number, keep: (key: string) => boolean): Item[] => {
+        mainChecker ??= new PieceChecker(context);
+        const items: Item[] = [];
+        mainChecker.each(
+          piece.bytes,
+          (row, key, columns) => {
+            if (keep(key)) items.push({ row: { ...row, line: row.line + lineOffset }, key, columns });
+          },
+          () => undefined,
+        );
+        return items;
+      };
+      anyStored = async (piece) => {
+        const keys = checkAgain(piece, 0, () => true).map((i) => i.key);
+        const found = await sql<{ found: boolean }>`
+          SELECT EXISTS (SELECT 1 FROM ${sql.table(spec.table.table)}
+            WHERE ${sql.id(spec.table.key)} = ANY(${sqlArray(keys, 'text')})) AS found`.execute(db);
+        return found.rows[0]!.found;
+      };
+      // The rows of keys found repeated after a load without the key, read again in file
+      // order and written the idempotent way: the first is inserted unless stored, the
+      // others are duplicates or conflicts, as if the key had been there all along.
+      settleRepeatedKeys = async (keys) => {
+        copyState.tryCopy = false;
+        let items: Item[] = [];
+        let lineOffset = source.headerLine;
+        for await (const piece of checkedPieces(options.file, start, context)) {
+          items.push(...checkAgain(piece, lineOffset, (key) => keys.has(key)));
+          lineOffset += piece.checked.lines;
+          if (items.length >= IMPORT_ROWS_PER_BATCH_MAX) {
+            await writeItems(items);
+            items = [];
+          }
+        }
+        if (items.length > 0) await writeItems(items);
+      };
       let bytesDone = start;
       const writePiece = async (piece: Piece, lineOffset: number) => {
         if (piece.checked.rows > 0) {
-          if (copyState.tryCopy && (await copyIfAllNew(store, db, spec.table, piece.checked.copy))) {
+          if (droppedKey) {
+            await store.copyRows(
+              db,
+              spec.table.table,
+              [...spec.table.columns.map((c) => c.name), 'import_id'],
+              piece.checked.copy,
+            );
+            summary.imported += piece.checked.rows;
+          } else if (copyState.tryCopy && (await copyIfAllNew(store, db, spec.table, piece.checked.copy))) {
             summary.imported += piece.checked.rows;
           } else {
             // Some keys are stored already, or repeat: the piece's rows are read again here
             // and written as a batch of the main thread's own would be.
-            mainChecker ??= new PieceChecker(context);
-            const items: Item[] = [];
-            mainChecker.each(
-              piece.bytes,
-              (row, key, columns) =>
-                items.push({ row: { ...row, line: row.line + lineOffset }, key, columns }),
-              () => undefined,
-            );
+            const items = checkAgain(piece, lineOffset, () => true);
             copyState.tryCopy = false;
             for (let i = 0; i < items.length; i += IMPORT_ROWS_PER_BATCH_MAX)
               await writeItems(items.slice(i, i + IMPORT_ROWS_PER_BATCH_MAX));
@@ -392,7 +447,7 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
           batchRows += piece.checked.read;
         }
         await writing;
-        await decideLoadMode();
+        await decideLoadMode(piece);
         writing = writePiece(piece, offset);
         writing.catch(() => undefined);
       }
@@ -440,6 +495,16 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
     }
     await writing;
     options.onProgress?.(source.totalBytes, source.totalBytes);
+    // Before a file with bad rows is rolled back too: its conflicts are among the problems reported.
+    if (droppedKey && !(await restorePrimaryKey(db, spec.table.table, droppedKey))) {
+      const repeated = await removeRepeatedKeys(db, spec.table, importId);
+      summary.imported -= repeated.removed;
+      assert.ok(
+        await restorePrimaryKey(db, spec.table.table, droppedKey),
+        'no key repeats once the rows of repeated keys are removed',
+      );
+      await settleRepeatedKeys(repeated.keys);
+    }
     if (summary.rejected > 0 && !options.skipInvalid) throw new RollBack();
     if (droppedIndexes && droppedIndexes.length > 0) await createIndexes(db, droppedIndexes);
     if (keepsAccruals && summary.imported > 0) {

@@ -153,6 +153,68 @@ export async function dropSecondaryIndexes(db: Database, table: string): Promise
   return indexes.rows.map((i) => i.definition);
 }
 
+/** A primary key dropped for a bulk load, as `restorePrimaryKey` adds it back. */
+export interface DroppedKey {
+  name: string;
+  definition: string;
+}
+
+/**
+ * Drops the table's primary key for a load that copies its rows blindly, when no
+ * foreign key refers to it; undefined (nothing dropped) otherwise. Keeping a unique
+ * index current row by row costs a bulk load as much again as writing the rows
+ * (decision 0004); building it once at the end, from sorted keys, a fraction of that.
+ * Inside a transaction, the drop holds an exclusive lock on the table until commit
+ * (so no other import writes a key meanwhile) and is undone by a rollback.
+ */
+export async function dropPrimaryKey(db: Database, table: string): Promise<DroppedKey | undefined> {
+  const key = await sql<{ name: string; definition: string; referred: boolean }>`
+    SELECT c.conname AS name, pg_get_constraintdef(c.oid) AS definition,
+      EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.confrelid = c.conrelid) AS referred
+    FROM pg_constraint c WHERE c.conrelid = ${table}::regclass AND c.contype = 'p'`.execute(db);
+  const found = key.rows[0];
+  if (!found || found.referred) return undefined;
+  await sql`ALTER TABLE ${sql.table(table)} DROP CONSTRAINT ${sql.id(found.name)}`.execute(db);
+  return { name: found.name, definition: found.definition };
+}
+
+/** Adds a dropped primary key back; false, with nothing changed, when the rows repeat a key. */
+export async function restorePrimaryKey(db: Database, table: string, key: DroppedKey): Promise<boolean> {
+  await sql`SAVEPOINT restore_primary_key`.execute(db);
+  try {
+    await sql`ALTER TABLE ${sql.table(table)} ADD CONSTRAINT ${sql.id(key.name)} ${sql.raw(key.definition)}`.execute(
+      db,
+    );
+    await sql`RELEASE SAVEPOINT restore_primary_key`.execute(db);
+    return true;
+  } catch (error) {
+    if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error;
+    await sql`ROLLBACK TO SAVEPOINT restore_primary_key`.execute(db);
+    return false;
+  }
+}
+
+/**
+ * After a blind load whose key could not be restored: removes the rows this import
+ * wrote under keys the table now holds more than once (a key stored before, or
+ * repeated in the file), so the key can be added back. Returns those keys and how
+ * many rows were removed; their lines are then written again the idempotent way.
+ */
+export async function removeRepeatedKeys(
+  db: Database,
+  spec: BulkTable,
+  importId: string,
+): Promise<{ keys: Set<string>; removed: number }> {
+  const key = sql.id(spec.key);
+  const table = sql.table(spec.table);
+  const removed = await sql<{ key: string }>`
+    WITH repeated AS (SELECT ${key} AS key FROM ${table} GROUP BY ${key} HAVING count(*) > 1)
+    DELETE FROM ${table} t USING repeated r
+    WHERE t.${key} = r.key AND t.import_id = ${importId}::bigint
+    RETURNING t.${key} AS key`.execute(db);
+  return { keys: new Set(removed.rows.map((r) => r.key)), removed: removed.rows.length };
+}
+
 export async function createIndexes(db: Database, definitions: readonly string[]): Promise<void> {
   for (const definition of definitions) await sql.raw(definition).execute(db);
 }
