@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
 import { importAgreements } from '../src/agreements/agreements.service.ts';
 import { importFile } from '../src/imports/import.service.ts';
 import { explainAgreement } from '../src/settlements/explain.ts';
@@ -176,6 +177,22 @@ for (const target of storeTargets()) {
       assert.equal(rejects[0], 'id,date,partner,sku,quantity,amount,currency');
       assert.equal(rejects[1], 'N2,2025-13-01,A,S1,1,100.00,USD', 'rejected rows are written unchanged');
       assert.equal(rejects.filter((l) => l !== '').length, 7);
+    });
+
+    test('a partner and a product stored another way are known to the next import', async () => {
+      // The ids checked against are kept between imports while partners and products are
+      // unchanged; a row written by any other way (another process, the API) moves the revision.
+      const line = (id: string, partner: string, sku: string) =>
+        `id,date,partner,sku,quantity,amount,currency\n${id},2025-05-01,${partner},${sku},1,10.00,USD\n`;
+      const files = tempFiles({ 'known.csv': line('K1', 'A', 'S1'), 'new.csv': line('K2', 'E', 'S9') });
+      assert.equal(
+        (await importFile(store, { kind: 'transactions', file: join(files, 'known.csv') })).imported,
+        1,
+      );
+      await sql`INSERT INTO partners (id, name, region) VALUES ('E', 'Epsilon', 'EU')`.execute(store.db);
+      await sql`INSERT INTO products (sku, name, category) VALUES ('S9', 'Level', 'X')`.execute(store.db);
+      const summary = await importFile(store, { kind: 'transactions', file: join(files, 'new.csv') });
+      assert.deepEqual([summary.imported, summary.rejected], [1, 0]);
     });
 
     test('agreements with bad tiers or unknown references are reported by line and field', async () => {

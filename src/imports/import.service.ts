@@ -137,23 +137,19 @@ class LineWriter {
   }
 }
 
-/** The partner ids and skus last loaded per store, with the row counts they were loaded at. */
+/** The partner ids and skus last loaded per store, with the revision of the master records they were loaded at. */
 const referenceCache = new WeakMap<Store, { revision: string; references: ReferenceSets }>();
 
 /**
- * The ids rows may refer to. Partners and products are only ever added, never
- * changed or removed (a stored record is never overwritten), so their row
- * counts tell whether the sets loaded before are still complete; small files
- * arriving one after another then skip reading every id again.
+ * The ids rows may refer to. Every change to partners or products moves a
+ * revision (migration 0014), so small files arriving one after another skip
+ * reading every id again while it has not moved.
  */
 async function loadReferences(store: Store, db: Database, spec: ImportSpec): Promise<ReferenceSets> {
   if (!spec.needs.partners && !spec.needs.products)
     return { partners: new Set<string>(), products: new Set<string>() };
-  const counts = await sql<{ partners: string; products: string }>`
-    SELECT (SELECT count(*) FROM partners) AS partners, (SELECT count(*) FROM products) AS products`.execute(
-    db,
-  );
-  const revision = `${counts.rows[0]!.partners}/${counts.rows[0]!.products}`;
+  const revision = (await sql<{ revision: string }>`SELECT revision FROM master_records_revision`.execute(db))
+    .rows[0]!.revision;
   const cached = referenceCache.get(store);
   if (cached && cached.revision === revision) return cached.references;
   const references = {
