@@ -27,13 +27,7 @@ import type {
   Totals,
 } from '../calculation/calculation.types.ts';
 import { settleAgreement, type TotalsRequest, totalsRequests } from '../calculation/engine.ts';
-import {
-  addDelta,
-  type LineDeltas,
-  LineMatcher,
-  mergeDeltas,
-  type TotalsDelta,
-} from '../calculation/line-matcher.ts';
+import { addDelta, type LineDeltas, LineMatcher, type TotalsDelta } from '../calculation/line-matcher.ts';
 import { bulkTotals } from '../settlements/bulk-totals.ts';
 import {
   loadMasterData,
@@ -405,12 +399,10 @@ export async function matchWhileStoring(store: Store, db: Database) {
   const index = await accrualIndex(store, db);
   return {
     async match(lines: readonly Line[]): Promise<MatchedLines> {
-      const parts: LineDeltas[] = [];
-      for (let i = 0; i < lines.length; i += MATCH_SLICE_LINES) {
-        await letQueriesGo();
-        parts.push(index.matcher.deltas(lines.slice(i, i + MATCH_SLICE_LINES)));
-      }
-      return { index, lines, matched: mergeDeltas(parts) };
+      const matching = index.matcher.matching(lines);
+      do await letQueriesGo();
+      while (matching.step(MATCH_SLICE_LINES));
+      return { index, lines, matched: matching.result() };
     },
   };
 }

@@ -108,11 +108,15 @@ describe('line matcher', () => {
       fc.property(
         fc.array(agreementArb, { minLength: 1, maxLength: 4 }),
         fc.array(lineArb, { minLength: 0, maxLength: 40 }),
-        (generated, drawn) => {
+        fc.integer({ min: 1, max: 41 }),
+        (generated, drawn, slice) => {
           const agreements = generated.map((a, i) => ({ ...a, id: `AG${i}` }));
           const lines = drawn.map((l, i) => ({ ...l, id: `L${i}` }));
           const requests = agreements.flatMap((a) => totalsRequests(a));
-          const { deltas, retotal } = new LineMatcher(requests, PARTNERS, PRODUCTS).deltas(lines);
+          // Matched a slice at a time, as an import does while the database stores the lines.
+          const matching = new LineMatcher(requests, PARTNERS, PRODUCTS).matching(lines);
+          while (matching.step(slice));
+          const { deltas, retotal } = matching.result();
           assert.equal(retotal.size, 0);
           for (const request of requests) {
             const { agreement } = request;

@@ -195,21 +195,52 @@ export class LineMatcher {
    * are not additive (to be re-totalled).
    */
   deltas(lines: readonly Line[]): LineDeltas {
-    const units = WholeUnits.of(lines);
-    return units === undefined ? this.exactDeltas(lines) : this.wholeUnitDeltas(lines, units);
+    const matching = this.matching(lines);
+    matching.step(lines.length);
+    return matching.result();
   }
 
   /**
-   * `deltas` by adding whole numbers: each window's sums are kept in units of the
-   * batch's finest scale, in doubles, which add integers exactly below 2^53 (the
-   * bound WholeUnits checks). A line matches some 24 windows at ten million
+   * `deltas` a slice at a time, for a caller that lets other work run between
+   * slices: `step(count)` matches the next `count` lines and tells whether any
+   * are left; `result()` gives the deltas of every line matched. The slices add
+   * to one set of sums, so each window's delta is made once, however many
+   * slices touch it (merging a delta per slice cost a decimal sum per window per slice).
+   */
+  matching(lines: readonly Line[]): { step(count: number): boolean; result(): LineDeltas } {
+    const units = WholeUnits.of(lines);
+    const sums = new Map<MatchedWindow, WindowSum>();
+    const exact = new Map<TotalsRequest, TotalsDelta>();
+    const retotal = new Set<TotalsRequest>();
+    let next = 0;
+    return {
+      step: (count) => {
+        const end = Math.min(lines.length, next + count);
+        if (units === undefined) this.addExact(lines, next, end, exact, retotal);
+        else this.addWholeUnits(lines, units, next, end, sums, retotal);
+        next = end;
+        return next < lines.length;
+      },
+      result: () => ({ deltas: units === undefined ? exact : wholeUnitDeltas(sums, units), retotal }),
+    };
+  }
+
+  /**
+   * Adds lines `from` to `to` by whole numbers: each window's sums are kept in units
+   * of the batch's finest scale, in doubles, which add integers exactly below 2^53
+   * (the bound WholeUnits checks). A line matches some 24 windows at ten million
    * lines; adding exact decimals there was most of the matching time.
    */
-  private wholeUnitDeltas(lines: readonly Line[], units: WholeUnits) {
-    const sums = new Map<MatchedWindow, WindowSum>();
-    const retotal = new Set<TotalsRequest>();
+  private addWholeUnits(
+    lines: readonly Line[],
+    units: WholeUnits,
+    from: number,
+    to: number,
+    sums: Map<MatchedWindow, WindowSum>,
+    retotal: Set<TotalsRequest>,
+  ): void {
     const matched: MatchedWindow[] = [];
-    for (let i = 0; i < lines.length; i++) {
+    for (let i = from; i < to; i++) {
       const line = lines[i]!;
       const product = this.qualifying(line, matched);
       if (!product) continue;
@@ -239,25 +270,19 @@ export class LineMatcher {
         }
       }
     }
-    const deltas = new Map<TotalsRequest, TotalsDelta>();
-    for (const [window, sum] of sums) {
-      deltas.set(window.request, {
-        lineCount: sum.lineCount,
-        quantity: units.decimal(sum.quantity, units.quantityScale, sum.quantityScale),
-        amount: units.decimal(sum.amount, units.amountScale, sum.amountScale),
-        mixAmount:
-          sum.mixScale < 0 ? Decimal.ZERO : units.decimal(sum.mixAmount, units.amountScale, sum.mixScale),
-      });
-    }
-    return { deltas, retotal };
   }
 
-  /** `deltas` by adding exact decimals, for lines whose sums could pass 2^53 units. */
-  private exactDeltas(lines: readonly Line[]) {
-    const deltas = new Map<TotalsRequest, TotalsDelta>();
-    const retotal = new Set<TotalsRequest>();
+  /** Adds lines `from` to `to` as exact decimals, for lines whose sums could pass 2^53 units. */
+  private addExact(
+    lines: readonly Line[],
+    from: number,
+    to: number,
+    deltas: Map<TotalsRequest, TotalsDelta>,
+    retotal: Set<TotalsRequest>,
+  ): void {
     const matched: MatchedWindow[] = [];
-    for (const line of lines) {
+    for (let i = from; i < to; i++) {
+      const line = lines[i]!;
       const product = this.qualifying(line, matched);
       if (!product) continue;
       for (const { request, additive } of matched) {
@@ -282,8 +307,22 @@ export class LineMatcher {
         }
       }
     }
-    return { deltas, retotal };
   }
+}
+
+/** The windows' whole-unit sums as exact deltas. */
+function wholeUnitDeltas(sums: ReadonlyMap<MatchedWindow, WindowSum>, units: WholeUnits) {
+  const deltas = new Map<TotalsRequest, TotalsDelta>();
+  for (const [window, sum] of sums) {
+    deltas.set(window.request, {
+      lineCount: sum.lineCount,
+      quantity: units.decimal(sum.quantity, units.quantityScale, sum.quantityScale),
+      amount: units.decimal(sum.amount, units.amountScale, sum.amountScale),
+      mixAmount:
+        sum.mixScale < 0 ? Decimal.ZERO : units.decimal(sum.mixAmount, units.amountScale, sum.mixScale),
+    });
+  }
+  return deltas;
 }
 
 /** One window's running sums, in whole units of the batch's scales; the scales are the finest of its own lines. */
@@ -345,31 +384,6 @@ class WholeUnits {
 export interface LineDeltas {
   deltas: Map<TotalsRequest, TotalsDelta>;
   retotal: Set<TotalsRequest>;
-}
-
-/** The deltas of several sets of lines together. */
-export function mergeDeltas(parts: readonly LineDeltas[]): LineDeltas {
-  if (parts.length === 1) return parts[0]!;
-  const deltas = new Map<TotalsRequest, TotalsDelta>();
-  const retotal = new Set<TotalsRequest>();
-  for (const part of parts) {
-    for (const [request, delta] of part.deltas) {
-      const sum = deltas.get(request);
-      deltas.set(
-        request,
-        sum === undefined
-          ? delta
-          : {
-              lineCount: sum.lineCount + delta.lineCount,
-              quantity: sum.quantity.add(delta.quantity),
-              amount: sum.amount.add(delta.amount),
-              mixAmount: sum.mixAmount.add(delta.mixAmount),
-            },
-      );
-    }
-    for (const request of part.retotal) retotal.add(request);
-  }
-  return { deltas, retotal };
 }
 
 /** Totals plus what new lines add to them (distinct mix products are re-totalled, not added). */
