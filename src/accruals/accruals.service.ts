@@ -72,8 +72,8 @@ const keyOf = (r: TotalsRequest) =>
 /**
  * Anything that can change which lines a window counts arrives through an import
  * (agreements, partners, products), a change of an agreement's status, or another
- * change counted in calculation_inputs (amendments, edited partners and products),
- * so the newest of each identifies the index's inputs.
+ * change counted in calculation_inputs (amendments; every change to partners and
+ * products, by trigger), so the newest of each identifies the index's inputs.
  */
 async function indexRevision(db: Database): Promise<string> {
   const row = await sql<{ revision: string | null }>`

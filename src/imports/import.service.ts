@@ -31,6 +31,7 @@ import {
   type CopyState,
   copyIfAllNew,
   copyNewRows,
+  copyRows,
   createIndexes,
   type DroppedKey,
   dropPrimaryKey,
@@ -137,18 +138,18 @@ class LineWriter {
   }
 }
 
-/** The partner ids and skus last loaded per store, with the revision of the master records they were loaded at. */
+/** The partner ids and skus last loaded per store, with the calculation inputs' revision they were loaded at. */
 const referenceCache = new WeakMap<Store, { revision: string; references: ReferenceSets }>();
 
 /**
- * The ids rows may refer to. Every change to partners or products moves a
- * revision (migration 0014), so small files arriving one after another skip
- * reading every id again while it has not moved.
+ * The ids rows may refer to. Every change to partners or products moves the
+ * calculation inputs' revision (migration 0014), so small files arriving one
+ * after another skip reading every id again while it has not moved.
  */
 async function loadReferences(store: Store, db: Database, spec: ImportSpec): Promise<ReferenceSets> {
   if (!spec.needs.partners && !spec.needs.products)
     return { partners: new Set<string>(), products: new Set<string>() };
-  const revision = (await sql<{ revision: string }>`SELECT revision FROM master_records_revision`.execute(db))
+  const revision = (await sql<{ revision: string }>`SELECT revision FROM calculation_inputs`.execute(db))
     .rows[0]!.revision;
   const cached = referenceCache.get(store);
   if (cached && cached.revision === revision) return cached.references;
@@ -270,23 +271,18 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
     // the parser work side by side. Batches still reach the table in file order
     // (one connection), so a key repeated in a later batch meets the stored row.
     let writing: Promise<void> = Promise.resolve();
-    // Set for a file read in pieces (below): whether a piece's keys meet stored ones, and
-    // how the rows of repeated keys are written after a load without the key.
-    let anyStored = async (_piece: Piece): Promise<boolean> => true;
-    let settleRepeatedKeys = async (_keys: ReadonlySet<string>): Promise<void> => {
-      throw new Error('a load without the key is only made of pieces');
-    };
     // Decided before the first write: a load at least as large as the table builds
     // its secondary indexes once at the end rather than row by row.
     let droppedIndexes: string[] | undefined;
     // A bulk load read in pieces also copies its rows without the primary key, when the
     // first piece's keys are all new (so a file imported again keeps the idempotent path);
-    // repeated keys are then sorted out at the end (settleRepeatedKeys).
+    // repeated keys are then sorted out once the pieces are written.
     let droppedKey: DroppedKey | undefined;
     const copyState: CopyState = { tryCopy: true };
     let rowChars = 0;
     let batchRows = 0;
-    const decideLoadMode = async (firstPiece?: Piece) => {
+    /** `firstPieceMeetsStored`: given for a file read in pieces, which may then load without the key. */
+    const decideLoadMode = async (firstPieceMeetsStored?: () => Promise<boolean>) => {
       if (droppedIndexes !== undefined) return;
       // The file's size over the average size of the rows read so far (the reader reads ahead).
       const expectedRows = rowChars > 0 ? (batchRows * source.totalBytes) / rowChars : 0;
@@ -296,7 +292,7 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
       // Locked before anything is read from it, so two bulk loads at once queue rather than deadlock.
       if (bulk) await sql`LOCK TABLE ${sql.table(table)} IN ACCESS EXCLUSIVE MODE`.execute(db);
       droppedIndexes = bulk ? await dropSecondaryIndexes(db, table) : [];
-      if (bulk && firstPiece && (stored === 0 || !(await anyStored(firstPiece))))
+      if (bulk && firstPieceMeetsStored && (stored === 0 || !(await firstPieceMeetsStored())))
         droppedKey = await dropPrimaryKey(db, table);
     };
     const write = async (firstByKey: Map<string, Item>, repeats: Item[], wholeFile: boolean) => {
@@ -378,7 +374,7 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
         );
         return items;
       };
-      anyStored = async (piece) => {
+      const meetsStored = async (piece: Piece) => {
         const keys = checkAgain(piece, 0, () => true).map((i) => i.key);
         const found = await sql<{ found: boolean }>`
           SELECT EXISTS (SELECT 1 FROM ${sql.table(spec.table.table)}
@@ -388,7 +384,7 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
       // The rows of keys found repeated after a load without the key, read again in file
       // order and written the idempotent way: the first is inserted unless stored, the
       // others are duplicates or conflicts, as if the key had been there all along.
-      settleRepeatedKeys = async (keys) => {
+      const writeRepeatedKeys = async (keys: ReadonlySet<string>) => {
         copyState.tryCopy = false;
         let items: Item[] = [];
         let lineOffset = source.headerLine;
@@ -406,12 +402,7 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
       const writePiece = async (piece: Piece, lineOffset: number) => {
         if (piece.checked.rows > 0) {
           if (droppedKey) {
-            await store.copyRows(
-              db,
-              spec.table.table,
-              [...spec.table.columns.map((c) => c.name), 'import_id'],
-              piece.checked.copy,
-            );
+            await copyRows(store, db, spec.table, piece.checked.copy);
             summary.imported += piece.checked.rows;
           } else if (copyState.tryCopy && (await copyIfAllNew(store, db, spec.table, piece.checked.copy))) {
             summary.imported += piece.checked.rows;
@@ -443,9 +434,20 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
           batchRows += piece.checked.read;
         }
         await writing;
-        await decideLoadMode(piece);
+        await decideLoadMode(() => meetsStored(piece));
         writing = writePiece(piece, offset);
         writing.catch(() => undefined);
+      }
+      await writing;
+      // Before a file with bad rows is rolled back too: its conflicts are among the problems reported.
+      if (droppedKey && !(await restorePrimaryKey(db, spec.table.table, droppedKey))) {
+        const repeated = await removeRepeatedKeys(db, spec.table, importId);
+        summary.imported -= repeated.removed;
+        assert.ok(
+          await restorePrimaryKey(db, spec.table.table, droppedKey),
+          'no key repeats once the rows of repeated keys are removed',
+        );
+        await writeRepeatedKeys(repeated.keys);
       }
     } else {
       let batch: Item[] = [];
@@ -491,16 +493,6 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
     }
     await writing;
     options.onProgress?.(source.totalBytes, source.totalBytes);
-    // Before a file with bad rows is rolled back too: its conflicts are among the problems reported.
-    if (droppedKey && !(await restorePrimaryKey(db, spec.table.table, droppedKey))) {
-      const repeated = await removeRepeatedKeys(db, spec.table, importId);
-      summary.imported -= repeated.removed;
-      assert.ok(
-        await restorePrimaryKey(db, spec.table.table, droppedKey),
-        'no key repeats once the rows of repeated keys are removed',
-      );
-      await settleRepeatedKeys(repeated.keys);
-    }
     if (summary.rejected > 0 && !options.skipInvalid) throw new RollBack();
     if (droppedIndexes && droppedIndexes.length > 0) await createIndexes(db, droppedIndexes);
     if (keepsAccruals && summary.imported > 0) {

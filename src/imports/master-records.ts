@@ -4,7 +4,7 @@
 // buying group, a product's category or attributes — recalculates the accruals
 // of the agreements it can touch in the same transaction.
 import { sql } from 'kysely';
-import { countCalculationInputChange, transactionRecalculating } from '../accruals/accruals.service.ts';
+import { transactionRecalculating } from '../accruals/accruals.service.ts';
 import { appendAudit } from '../audit/audit.service.ts';
 import { partnerImport } from '../partners/partners.schema.ts';
 import { productImport } from '../products/products.schema.ts';
@@ -83,8 +83,8 @@ export async function saveMasterRecord(
         Record<string, unknown>
       >`SELECT * FROM ${sql.table(table)} WHERE ${sql.ref(key)} = ${checked.key}`.execute(trx)
     ).rows[0]!;
-    // Every process's cached view of the master data is out of date from here.
-    await countCalculationInputChange(trx);
+    // Every process's cached view of the master data is out of date from here: the
+    // write moved calculation_inputs' revision (a trigger on partners and products, migration 0014).
     const touched = await touchedAgreements(trx, kind, old, after);
     if (touched === 'all') await recalculate();
     else if (touched.length > 0) await recalculate(touched);

@@ -122,19 +122,32 @@ export async function copyIfAllNew(
   spec: BulkTable,
   text: string,
 ): Promise<boolean> {
-  await sql`SAVEPOINT copy_new_rows`.execute(trx);
-  try {
-    await store.copyRows(trx, spec.table, [...spec.columns.map((c) => c.name), 'import_id'], text);
-    await sql`RELEASE SAVEPOINT copy_new_rows`.execute(trx);
-    return true;
-  } catch (error) {
-    if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error;
-    await sql`ROLLBACK TO SAVEPOINT copy_new_rows`.execute(trx);
-    return false;
-  }
+  return unlessKeyRepeats(trx, () => copyRows(store, trx, spec, text));
+}
+
+/** Copies rows given as COPY text, import id last, whatever their keys (for a table loaded without its key). */
+export async function copyRows(store: Store, trx: Database, spec: BulkTable, text: string): Promise<void> {
+  await store.copyRows(trx, spec.table, [...spec.columns.map((c) => c.name), 'import_id'], text);
 }
 
 const UNIQUE_VIOLATION = '23505';
+
+/**
+ * Runs `work` in a savepoint of `trx`: true once done; false, with everything it
+ * did undone, when it would store a key twice. Any other failure is thrown.
+ */
+async function unlessKeyRepeats(trx: Database, work: () => Promise<void>): Promise<boolean> {
+  await sql`SAVEPOINT unless_key_repeats`.execute(trx);
+  try {
+    await work();
+    await sql`RELEASE SAVEPOINT unless_key_repeats`.execute(trx);
+    return true;
+  } catch (error) {
+    if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error;
+    await sql`ROLLBACK TO SAVEPOINT unless_key_repeats`.execute(trx);
+    return false;
+  }
+}
 
 /**
  * Drops the table's secondary indexes (not those behind a primary key or unique
@@ -180,18 +193,11 @@ export async function dropPrimaryKey(db: Database, table: string): Promise<Dropp
 
 /** Adds a dropped primary key back; false, with nothing changed, when the rows repeat a key. */
 export async function restorePrimaryKey(db: Database, table: string, key: DroppedKey): Promise<boolean> {
-  await sql`SAVEPOINT restore_primary_key`.execute(db);
-  try {
+  return unlessKeyRepeats(db, async () => {
     await sql`ALTER TABLE ${sql.table(table)} ADD CONSTRAINT ${sql.id(key.name)} ${sql.raw(key.definition)}`.execute(
       db,
     );
-    await sql`RELEASE SAVEPOINT restore_primary_key`.execute(db);
-    return true;
-  } catch (error) {
-    if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error;
-    await sql`ROLLBACK TO SAVEPOINT restore_primary_key`.execute(db);
-    return false;
-  }
+  });
 }
 
 /**
