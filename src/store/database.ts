@@ -6,12 +6,13 @@ import { createReadStream, mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { PGlite, types as pgliteTypes } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { migrate, type ScriptRunner } from './migrate.ts';
+import { PGliteThread } from './pglite-thread.ts';
 import type { StoreSchema } from './store.types.ts';
 import { lockStore, type StoreLock } from './store-lock.ts';
 
@@ -130,31 +131,27 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
       mkdirSync(options.dataDir, { recursive: true });
       lock = lockStore(options.dataDir, options.holder ?? process.argv.slice(2).join(' '));
     }
-    const text = (value: string) => value;
-    const parsers = Object.fromEntries(TEXT_TYPE_IDS.map((oid) => [oid, text]));
-    const pglite = await PGlite.create(options.dataDir ?? 'memory://', {
-      parsers: { ...parsers, [pgliteTypes.NUMERIC]: text },
-    });
-    db = new Kysely<StoreSchema>({ dialect: new PGliteDialect(pglite) });
+    let pglite: PGliteThread;
+    try {
+      pglite = await PGliteThread.open(options.dataDir, TEXT_TYPE_IDS);
+    } catch (error) {
+      lock?.release();
+      throw error;
+    }
+    // The dialect calls only query() and close(), which the thread answers as PGlite would.
+    db = new Kysely<StoreSchema>({ dialect: new PGliteDialect(pglite as unknown as PGlite) });
     // PGlite prepares every Kysely query, which refuses several statements at once.
-    runScript = async (script) => {
-      await pglite.exec(script);
-    };
+    runScript = (script) => pglite.exec(script);
     copyCsv = async (table, file) => {
-      const blob = new Blob([await readFile(file)]);
       await pglite.query(
         `COPY "${table.replaceAll('"', '""')}" FROM '/dev/blob' WITH (FORMAT csv, HEADER true)`,
         [],
-        {
-          blob,
-        },
+        { blob: await readFile(file) },
       );
     };
     copyRows = async (_trx, table, columns, text) => {
       // One connection: the transaction's statements and this COPY share it.
-      await pglite.query(`COPY ${copyTarget(table, columns)} FROM '/dev/blob'`, [], {
-        blob: new Blob([text]),
-      });
+      await pglite.query(`COPY ${copyTarget(table, columns)} FROM '/dev/blob'`, [], { blob: text });
     };
     kind = 'pglite';
     location = options.dataDir ?? 'memory';
