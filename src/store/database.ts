@@ -3,7 +3,6 @@
 // Both speak the same SQL, so everything above this file is written once.
 import assert from 'node:assert/strict';
 import { createReadStream, mkdirSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { PGlite } from '@electric-sql/pglite';
@@ -146,7 +145,7 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
       await pglite.query(
         `COPY "${table.replaceAll('"', '""')}" FROM '/dev/blob' WITH (FORMAT csv, HEADER true)`,
         [],
-        { blob: await readFile(file) },
+        { file },
       );
     };
     copyRows = async (_trx, table, columns, text) => {

@@ -79,14 +79,21 @@ export class PGliteThread {
     });
   }
 
-  /** One statement with parameters; `blob` is what `COPY … FROM '/dev/blob'` reads. */
+  /** One statement with parameters; `blob`, or the contents of `file`, is what `COPY … FROM '/dev/blob'` reads. */
   async query<T = Record<string, unknown>>(
     sql: string,
     params: readonly unknown[] = [],
-    options?: { blob?: string | Uint8Array },
+    options?: { blob?: string | Uint8Array; file?: string },
   ): Promise<Results<T>> {
     const id = this.next++;
-    const reply = await this.ask(id, { id, op: 'query', sql, params, blob: options?.blob });
+    const reply = await this.ask(id, {
+      id,
+      op: 'query',
+      sql,
+      params,
+      blob: options?.blob,
+      file: options?.file,
+    });
     return reply.result as Results<T>;
   }
 

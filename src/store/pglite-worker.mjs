@@ -2,11 +2,12 @@
 // The embedded store's database, on a worker thread of its own (see
 // pglite-thread.ts). Plain JavaScript: a worker starts without the main
 // thread's TypeScript loader, and this file needs none.
+import { openAsBlob } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
 
 /**
- * @typedef {{ id: number, op: 'query', sql: string, params: unknown[], blob?: string | Uint8Array }
+ * @typedef {{ id: number, op: 'query', sql: string, params: unknown[], blob?: string | Uint8Array, file?: string }
  *   | { id: number, op: 'exec', sql: string }
  *   | { id: number, op: 'close' }} Request
  */
@@ -41,7 +42,14 @@ port.postMessage({ id: 0 });
 port.on('message', async (/** @type {Request} */ request) => {
   try {
     if (request.op === 'query') {
-      const options = request.blob === undefined ? undefined : { blob: new Blob([request.blob]) };
+      // A file is read here, as a blob backed by the file: not read on the main thread and copied over.
+      const blob =
+        request.file !== undefined
+          ? await openAsBlob(request.file)
+          : request.blob !== undefined
+            ? new Blob([request.blob])
+            : undefined;
+      const options = blob === undefined ? undefined : { blob };
       const result = await pglite.query(request.sql, request.params, options);
       port.postMessage({
         id: request.id,
