@@ -59,24 +59,30 @@ export class PGliteThread {
       workerData: { dataDir, textTypes },
     });
     const thread = new PGliteThread(worker);
-    // The database's first message says it is ready, or why it could not start.
-    worker.ref();
-    await thread.ask(0, undefined);
+    // The database's first message (number 0) says it is ready, or why it could not start.
+    await thread.reply(0);
     return thread;
   }
 
   /**
-   * Sends a request and waits for its reply. The worker is referenced only while
-   * a reply is awaited: an idle store does not keep the process alive, and a
+   * Waits for the reply numbered `id`. The worker is referenced only while a
+   * reply is awaited: an idle store does not keep the process alive, and a
    * pending one does.
    */
-  private ask(id: number, request: object | undefined): Promise<Reply> {
+  private reply(id: number): Promise<Reply> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise<Reply>((resolve, reject) => {
       if (this.waiting.size === 0) this.worker.ref();
       this.waiting.set(id, { resolve, reject });
-      if (request !== undefined) this.worker.postMessage(request);
     });
+  }
+
+  /** Sends a request under the next number and waits for its reply. */
+  private ask(request: Record<string, unknown>): Promise<Reply> {
+    const id = this.next++;
+    const replied = this.reply(id);
+    if (this.failure === undefined) this.worker.postMessage({ ...request, id });
+    return replied;
   }
 
   /** One statement with parameters; `blob`, or the contents of `file`, is what `COPY … FROM '/dev/blob'` reads. */
@@ -85,9 +91,7 @@ export class PGliteThread {
     params: readonly unknown[] = [],
     options?: { blob?: string | Uint8Array; file?: string },
   ): Promise<Results<T>> {
-    const id = this.next++;
-    const reply = await this.ask(id, {
-      id,
+    const reply = await this.ask({
       op: 'query',
       sql,
       params,
@@ -99,15 +103,11 @@ export class PGliteThread {
 
   /** Statements separated by semicolons, without parameters. */
   async exec(sql: string): Promise<void> {
-    const id = this.next++;
-    await this.ask(id, { id, op: 'exec', sql });
+    await this.ask({ op: 'exec', sql });
   }
 
   async close(): Promise<void> {
-    if (this.failure === undefined) {
-      const id = this.next++;
-      await this.ask(id, { id, op: 'close' });
-    }
+    if (this.failure === undefined) await this.ask({ op: 'close' });
     await this.worker.terminate();
   }
 }
