@@ -13,6 +13,7 @@ import type { RuleResult } from '../src/calculation/calculation.types.ts';
 import { demoFiles } from '../src/demo/demo.service.ts';
 import { importFile } from '../src/imports/import.service.ts';
 import { settle } from '../src/settlements/settlement.service.ts';
+import { Decimal } from '../src/shared/decimal.ts';
 import { parallelReaders, type Store } from '../src/store/database.ts';
 import { generateWorkload } from '../src/workload/generate.ts';
 import { storeTargets } from './support/stores.ts';
@@ -165,6 +166,87 @@ describe('accrual positions', () => {
         );
         const sideBySide = await rebuildAccruals(store.db, undefined, readers);
         assert.deepEqual(figures(sideBySide), figures(built));
+      } finally {
+        await store.dispose();
+      }
+    });
+
+    test(`${target.name}: quantities with decimals, amounts with fewer or more than two, and figures beyond a bigint`, async () => {
+      // The store sums quantities as whole units and amounts as cents where that
+      // is exact (bulk-totals.ts); these lines take every other way: quantities
+      // with decimals (one with a trailing zero), amounts in a currency with
+      // three decimals, amounts with one or none, and one amount and one quantity
+      // too large for a bigint in cents or units. Agreements first: the imports
+      // add each line to the positions, and a settlement totals the stored lines.
+      const dir = mkdtempSync(join(tmpdir(), 'rebates-accruals-figures-'));
+      await generateWorkload({ out: dir, lines: 3_000, seed: 29 });
+      const agreementsFile = join(dir, 'agreements.json');
+      const agreements = JSON.parse(readFileSync(agreementsFile, 'utf8')) as {
+        id: string;
+        currency?: string;
+        partner?: string;
+        scope: object;
+        period: { start: string };
+      }[];
+      agreements.forEach((a, i) => {
+        if (i % 3 === 0) a.currency = 'KWD';
+      });
+      writeFileSync(agreementsFile, JSON.stringify(agreements));
+      const [header, ...lines] = readFileSync(join(dir, 'transactions.csv'), 'utf8').trimEnd().split('\n');
+      const awkward = lines.map((line, i) => {
+        const fields = line.split(',');
+        const [partner, quantity, amount] = [fields[2]!, fields[4]!, fields[5]!];
+        // Some partners' lines all have quantities with a trailing zero, or amounts with
+        // one decimal or none, so that some positions' totals keep those scales.
+        let q = quantity;
+        let a = amount;
+        if (partner.endsWith('1')) q = `${quantity}.0`;
+        else if (i % 7 === 0) q = `${quantity}.25`;
+        if (partner.endsWith('3')) a = amount.slice(0, -1);
+        else if (partner.endsWith('7')) a = amount.slice(0, amount.indexOf('.'));
+        else if (i % 3 === 0 && i % 2 === 0) a = `${amount}5`;
+        return [...fields.slice(0, 4), q, a, i % 3 === 0 ? 'KWD' : 'USD'].join(',');
+      });
+      const store = await target.open();
+      try {
+        await importFile(store, { kind: 'partners', file: join(dir, 'partners.csv') });
+        await importFile(store, { kind: 'products', file: join(dir, 'products.csv') });
+        await importAgreements(store, { file: agreementsFile });
+        const regular = join(dir, 'awkward.csv');
+        writeFileSync(regular, `${header}\n${awkward.join('\n')}\n`);
+        assert.equal((await importFile(store, { kind: 'transactions', file: regular })).rejected, 0);
+        const positions = await assertCurrent(store);
+        assert.deepEqual(figures(await rebuildAccruals(store.db)), figures(positions));
+        // The figures the lines were made for are there.
+        assert.ok(positions.some((p) => p.amount.significantScale() === 3 && p.lineCount > 0));
+        assert.ok(positions.some((p) => p.amount.scale === 1 && p.lineCount > 0));
+        assert.ok(positions.some((p) => p.amount.scale === 0 && p.lineCount > 0));
+        assert.ok(positions.some((p) => p.quantity.significantScale() === 2 && p.lineCount > 0));
+        assert.ok(positions.some((p) => p.quantity.toString().endsWith('.0') && p.lineCount > 0));
+
+        // Sales beyond a bigint, in cents and in units, of partners whose agreements take every product.
+        const every = (currency: string) =>
+          agreements.find(
+            (a) =>
+              (a.currency ?? 'USD') === currency &&
+              a.partner !== undefined &&
+              Object.keys(a.scope).length === 0,
+          )!;
+        const [usd, kwd] = [every('USD'), every('KWD')];
+        const sku = awkward[0]!.split(',')[3];
+        const huge = join(dir, 'huge.csv');
+        writeFileSync(
+          huge,
+          `${header}\nHUGE-1,${usd.period.start},${usd.partner},${sku},1,100000000000000000.00,USD\n` +
+            `HUGE-2,${kwd.period.start},${kwd.partner},${sku},20000000000000000000,1.000,KWD\n`,
+        );
+        assert.equal((await importFile(store, { kind: 'transactions', file: huge })).imported, 2);
+        const after = await assertCurrent(store);
+        assert.deepEqual(figures(await rebuildAccruals(store.db)), figures(after));
+        const huger = (id: string, figure: 'amount' | 'quantity', than: string) =>
+          after.some((p) => p.agreementId === id && p[figure].gt(Decimal.parse(than)));
+        assert.ok(huger(usd.id, 'amount', '100000000000000000'));
+        assert.ok(huger(kwd.id, 'quantity', '20000000000000000000'));
       } finally {
         await store.dispose();
       }

@@ -5,7 +5,7 @@
 // largest source of garbage. Here the literal is one join of the values.
 import { type RawBuilder, sql } from 'kysely';
 
-export type ArrayElementType = 'text' | 'numeric' | 'date' | 'bigint' | 'int' | 'jsonb';
+export type ArrayElementType = 'text' | 'numeric' | 'date' | 'bigint' | 'int' | 'jsonb' | 'bytea';
 
 // Inside a double-quoted array element, a backslash escapes the next character.
 const NEEDS_ESCAPE = /[\\"]/;
