@@ -156,6 +156,12 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
     location = options.dataDir ?? 'memory';
   }
   try {
+    // Index builds sort in runs of this size. In WebAssembly small runs sort
+    // faster than large ones: at ten million lines the (partner, date) index of
+    // an import took 13.3 s with 16 MB against 16.5 s with the default 64 MB and
+    // 22 s with 512 MB (the key, 4.4 s against 4.8 s); at a million lines it made
+    // no difference. A server keeps its default, which its parallel builds need.
+    if (kind === 'pglite') await sql`SET maintenance_work_mem = '16MB'`.execute(db);
     if (schema !== 'public') {
       await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(schema)}`.execute(db);
       if (kind === 'pglite') await sql`SET search_path TO ${sql.id(schema)}`.execute(db);
