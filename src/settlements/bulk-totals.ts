@@ -164,8 +164,8 @@ export async function bulkTotals(
         ${part === undefined ? sql`` : part.below ? sql`AND t.partner_id < ${part.split}` : sql`AND t.partner_id >= ${part.split}`}
       GROUP BY 1, 2, 3, 4, 5) c
     GROUP BY c.partner_id`.execute(trx);
+  const ids = readers === undefined ? [] : master.partners.map((p) => p.id).sort();
   const aggregate = async (integers: boolean): Promise<PartnerRow[]> => {
-    const ids = master.partners.map((p) => p.id).sort();
     if (readers !== undefined && ids.length >= 2) {
       const split = ids[ids.length >> 1]!;
       // Each statement on one process: parallel workers on top of two statements
@@ -334,8 +334,6 @@ interface OwnerCells {
   bySku: Map<string, Cell>;
 }
 
-const POWERS_OF_TEN = [1n, 10n, 100n];
-
 /** A sum from its integer part and rest (see INTEGER_SUMS), or from a numeric sum when `units` is ''. */
 function quantityOf(units: string, rest: string): Decimal {
   if (units === '') return Decimal.parse(rest);
@@ -346,16 +344,11 @@ function quantityOf(units: string, rest: string): Decimal {
 /** An amount from its cents, rest in cents and largest scale (see INTEGER_SUMS), or from a numeric sum when `cents` is ''. */
 function amountOf(cents: string, rest: string, scale: string): Decimal {
   if (cents === '') return Decimal.parse(rest);
-  const units = BigInt(cents);
   const places = Number(scale);
-  if (rest === '') {
-    // Every line had at most `places` decimals, so the cents are a multiple of 10^(2 − places).
-    if (places >= 2) return Decimal.of(units, 2);
-    const divisor = POWERS_OF_TEN[2 - places]!;
-    if (units % divisor !== 0n) throw new Error(`the cents ${cents} have more than ${places} decimals`);
-    return Decimal.of(units / divisor, places);
-  }
-  const exact = Decimal.of(units, 2).add(Decimal.parse(rest).shift(2));
+  const ofCents = Decimal.of(BigInt(cents), 2);
+  const exact = rest === '' ? ofCents : ofCents.add(Decimal.parse(rest).shift(2));
+  if (exact.scale === places) return exact;
+  // Every line had at most `places` decimals, so dropping the others is exact.
   const atScale = exact.roundHalfAwayFromZero(places);
   if (!atScale.eq(exact)) throw new Error(`the amount ${exact.toString()} has more than ${places} decimals`);
   return atScale;
