@@ -82,7 +82,15 @@ describe('benchmark steps on a small workload', () => {
       assert.equal(measured.identical, true, 'the store path settles exactly like the in-memory core');
       assert.deepEqual(
         measured.steps.map((s) => s.step),
-        ['end to end', 'full recalculation', 'import lines', 'bare COPY', 'real-time batches', 'what-if'],
+        [
+          'end to end',
+          'full recalculation',
+          'import lines',
+          'bare COPY',
+          'COPY with key and index',
+          'real-time batches',
+          'what-if',
+        ],
       );
       assert.match(
         measured.steps.find((s) => s.step === 'real-time batches')!.detail!,
