@@ -7,7 +7,13 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { type AccrualPosition, readAccruals, rebuildAccruals } from '../src/accruals/accruals.service.ts';
+import { sql } from 'kysely';
+import {
+  type AccrualPosition,
+  readAccruals,
+  rebuildAccruals,
+  transactionRecalculating,
+} from '../src/accruals/accruals.service.ts';
 import { importAgreements } from '../src/agreements/agreements.service.ts';
 import type { RuleResult } from '../src/calculation/calculation.types.ts';
 import { demoFiles } from '../src/demo/demo.service.ts';
@@ -72,6 +78,39 @@ function demoDir(): string {
 }
 
 describe('accrual positions', () => {
+  // A server vacuums by itself; the embedded store does not, and without help
+  // every rebuild appended a new copy of the totals it replaced.
+  test('pglite: repeated full recalculations reuse the space of the totals they replace', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rebates-accruals-space-'));
+    await generateWorkload({ out: dir, lines: 5_000, seed: 23 });
+    const store = await storeTargets()[0]!.open();
+    try {
+      for (const kind of ['partners', 'products', 'transactions'] as const)
+        await importFile(store, { kind, file: join(dir, `${kind}.csv`) });
+      await importAgreements(store, { file: join(dir, 'agreements.json') });
+      const pages = async () =>
+        Number(
+          (
+            await sql<{ n: string }>`SELECT (pg_relation_size('accrual_totals') / 8192)::text AS n`.execute(
+              store.db,
+            )
+          ).rows[0]!.n,
+        );
+      const recalculate = () => transactionRecalculating(store, (_trx, rebuild) => rebuild());
+      await recalculate();
+      const first = await pages();
+      for (let i = 0; i < 5; i++) await recalculate();
+      assert.ok(first > 0);
+      assert.ok(
+        (await pages()) <= first,
+        `${await pages()} pages after six recalculations, ${first} after one`,
+      );
+      await assertCurrent(store);
+    } finally {
+      await store.dispose();
+    }
+  });
+
   for (const target of storeTargets()) {
     test(`${target.name}: agreements first, then lines in several files, repeats and a rejected file`, async () => {
       const dir = demoDir();

@@ -348,7 +348,22 @@ export async function transactionRecalculating<T>(
     }),
   );
   for (const recalculation of recalculations) recalculation.committed();
+  if (recalculations.length > 0) await reclaimReplacedTotals(store);
   return result;
+}
+
+/**
+ * After a committed rebuild, in the embedded store: makes the space of the
+ * totals it replaced free for the next ones. A rebuild deletes and inserts its
+ * agreements' totals, and the embedded store never vacuums by itself (a server
+ * does), so without this every rebuild appended a new copy of them: after six full
+ * recalculations of ten million lines the 24,990 totals took 40 MB, against 5.8 MB
+ * compacted, and each real-time batch's update reads them all. A vacuum skips
+ * the pages left unchanged since the last, so it costs in proportion to what the
+ * rebuild replaced.
+ */
+export async function reclaimReplacedTotals(store: Store): Promise<void> {
+  if (store.kind === 'pglite') await sql`VACUUM accrual_totals`.execute(store.db);
 }
 
 /** A stored transaction line as the import holds it (the transactions table's column order). */
@@ -370,6 +385,8 @@ export interface AccrualChange {
   agreements: string[];
   /** Brings this process's copy of the totals and positions up to date (totals-cache.ts). */
   committed(): void;
+  /** The totals were rebuilt rather than added to: see `reclaimReplacedTotals`, once committed. */
+  rebuilt?: true;
 }
 
 const NO_CHANGE: AccrualChange = { agreements: [], committed: () => undefined };
@@ -422,7 +439,7 @@ export async function addLinesToAccruals(
   if (lines === undefined || lines.length > ACCRUAL_INCREMENTAL_LINES_MAX) {
     const rebuilt = await recalculateAccruals(store, db);
     const agreements = [...new Set(rebuilt.results.map((p) => p.agreementId))];
-    return { agreements, committed: rebuilt.committed };
+    return { agreements, committed: rebuilt.committed, rebuilt: true };
   }
   if (lines.length === 0) return NO_CHANGE;
   const index = await accrualIndex(store, db);

@@ -16,6 +16,7 @@ import {
   lineFromColumns,
   type MatchedLines,
   matchWhileStoring,
+  reclaimReplacedTotals,
 } from '../accruals/accruals.service.ts';
 import { type AuditEntry, appendAudit, commandLineActor } from '../audit/audit.service.ts';
 import type { Line } from '../calculation/aggregate.ts';
@@ -532,6 +533,7 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
       await appendAudit(trx, auditEntry(head.id));
     });
     accrualChange?.committed();
+    if (accrualChange?.rebuilt) await reclaimReplacedTotals(store);
   } catch (error) {
     if (!(error instanceof RollBack)) {
       await errors.close();
