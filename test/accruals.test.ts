@@ -22,6 +22,7 @@ import { settle } from '../src/settlements/settlement.service.ts';
 import { Decimal } from '../src/shared/decimal.ts';
 import { parallelReaders, type Store } from '../src/store/database.ts';
 import { generateWorkload } from '../src/workload/generate.ts';
+import { awkwardFigures } from './support/awkward-figures.ts';
 import { storeTargets } from './support/stores.ts';
 
 type Figures = Pick<
@@ -220,6 +221,7 @@ describe('accrual positions', () => {
       const dir = mkdtempSync(join(tmpdir(), 'rebates-accruals-figures-'));
       await generateWorkload({ out: dir, lines: 3_000, seed: 29 });
       const agreementsFile = join(dir, 'agreements.json');
+      const { header, lines: awkward } = awkwardFigures(dir);
       const agreements = JSON.parse(readFileSync(agreementsFile, 'utf8')) as {
         id: string;
         currency?: string;
@@ -227,25 +229,6 @@ describe('accrual positions', () => {
         scope: object;
         period: { start: string };
       }[];
-      agreements.forEach((a, i) => {
-        if (i % 3 === 0) a.currency = 'KWD';
-      });
-      writeFileSync(agreementsFile, JSON.stringify(agreements));
-      const [header, ...lines] = readFileSync(join(dir, 'transactions.csv'), 'utf8').trimEnd().split('\n');
-      const awkward = lines.map((line, i) => {
-        const fields = line.split(',');
-        const [partner, quantity, amount] = [fields[2]!, fields[4]!, fields[5]!];
-        // Some partners' lines all have quantities with a trailing zero, or amounts with
-        // one decimal or none, so that some positions' totals keep those scales.
-        let q = quantity;
-        let a = amount;
-        if (partner.endsWith('1')) q = `${quantity}.0`;
-        else if (i % 7 === 0) q = `${quantity}.25`;
-        if (partner.endsWith('3')) a = amount.slice(0, -1);
-        else if (partner.endsWith('7')) a = amount.slice(0, amount.indexOf('.'));
-        else if (i % 3 === 0 && i % 2 === 0) a = `${amount}5`;
-        return [...fields.slice(0, 4), q, a, i % 3 === 0 ? 'KWD' : 'USD'].join(',');
-      });
       const store = await target.open();
       try {
         await importFile(store, { kind: 'partners', file: join(dir, 'partners.csv') });

@@ -41,6 +41,8 @@ import { Decimal } from '../shared/decimal.ts';
 import { ACCRUAL_INCREMENTAL_LINES_MAX } from '../shared/limits.ts';
 import type { Database, Store } from '../store/database.ts';
 import { sqlArray } from '../store/sql-arrays.ts';
+import { currentLines } from '../transactions/kept-lines.ts';
+import type { LineColumns } from '../transactions/line-columns.ts';
 import { currentTotals, StagedTotals, type StoredWindow, totalsIn } from './totals-cache.ts';
 
 /** Serialises totals updates: two imports touching one window must not overwrite each other's totals. */
@@ -195,6 +197,7 @@ async function writeAccruals(
   agreements: readonly Agreement[],
   master: MasterData,
   readers?: Database,
+  lines?: LineColumns,
 ): Promise<Written> {
   const windows = new Map<string, StoredWindow[]>();
   if (agreements.length === 0) return { results: [], windows };
@@ -207,6 +210,7 @@ async function writeAccruals(
     master,
     requests.map((request) => ({ request, filter: resolver.filter(request) })),
     readers,
+    lines,
   );
   const ids = agreements.map((a) => a.id);
   await sql`DELETE FROM accrual_totals WHERE agreement_id = ANY(${sqlArray(ids, 'text')})`.execute(db);
@@ -283,7 +287,9 @@ async function rebuild(
       trx,
     );
   }
-  const written = await writeAccruals(trx, agreements, await loadMasterData(trx), readers);
+  // In the embedded store, summed from the process's copy of the lines when it has them all.
+  const lines = store === undefined ? undefined : await currentLines(store, trx);
+  const written = await writeAccruals(trx, agreements, await loadMasterData(trx), readers, lines);
   if (staged === undefined) return { results: written.results, committed: () => undefined };
   for (const [id, windows] of written.windows) staged.replace(id, windows);
   await staged.end(trx);

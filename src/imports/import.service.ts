@@ -43,6 +43,7 @@ import {
 } from '../store/bulk-insert.ts';
 import type { Database, Store } from '../store/database.ts';
 import { sqlArray } from '../store/sql-arrays.ts';
+import { StagedLines } from '../transactions/kept-lines.ts';
 import { openCsvSource } from './csv-source.ts';
 import { IMPORT_SPECS, type ImportSpec, type ReferenceSets } from './import-spec.ts';
 import type { Mapping } from './mapping.ts';
@@ -253,6 +254,8 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
 
   // The agreements whose accruals the import changed, told once it is committed.
   let accrualChange: AccrualChange | undefined;
+  // The lines it stored, for this process's copy of the lines (kept-lines.ts).
+  let stagedLines: StagedLines | undefined;
   const runImport = async (db: Database, importId: string) => {
     const stored = await loadReferences(store, db, spec);
     const scope = options.partnerScope;
@@ -262,6 +265,7 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
     // New transaction lines go to the accruals once the file is stored; past the
     // incremental limit, the accruals are rebuilt from the stored lines instead.
     const keepsAccruals = spec.table.table === 'transactions';
+    if (keepsAccruals) stagedLines = await StagedLines.begin(store, db);
     let newLines: Line[] | undefined = [];
     // A file of lines that is one batch (a real-time feed) is matched to the accrual
     // windows while the database stores it; any other file after it is stored.
@@ -320,6 +324,7 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
         const status = statuses.get(item.key);
         if (status === 'inserted') {
           summary.imported += 1;
+          stagedLines?.addRow(item.columns);
           if (keepsAccruals && newLines) {
             if (newLines.length < ACCRUAL_INCREMENTAL_LINES_MAX)
               newLines.push(lines?.[i] ?? lineFromColumns(item.columns));
@@ -405,8 +410,10 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
           if (droppedKey) {
             await copyRows(store, db, spec.table, piece.checked.copy);
             summary.imported += piece.checked.rows;
+            if (piece.checked.columns) stagedLines?.addPart(piece.checked.columns);
           } else if (copyState.tryCopy && (await copyIfAllNew(store, db, spec.table, piece.checked.copy))) {
             summary.imported += piece.checked.rows;
+            if (piece.checked.columns) stagedLines?.addPart(piece.checked.columns);
           } else {
             // Some keys are stored already, or repeat: the piece's rows are read again here
             // and written as a batch of the main thread's own would be.
@@ -443,6 +450,7 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
       // Before a file with bad rows is rolled back too: its conflicts are among the problems reported.
       if (droppedKey && !(await restorePrimaryKey(db, spec.table.table, droppedKey))) {
         const repeated = await removeRepeatedKeys(db, spec.table, importId);
+        stagedLines?.spoil();
         summary.imported -= repeated.removed;
         assert.ok(
           await restorePrimaryKey(db, spec.table.table, droppedKey),
@@ -494,13 +502,17 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
     }
     await writing;
     options.onProgress?.(source.totalBytes, source.totalBytes);
-    if (summary.rejected > 0 && !options.skipInvalid) throw new RollBack();
+    if (summary.rejected > 0 && !options.skipInvalid) {
+      await stagedLines?.end(db);
+      throw new RollBack();
+    }
     if (droppedIndexes && droppedIndexes.length > 0) await createIndexes(db, droppedIndexes);
     if (keepsAccruals && summary.imported > 0) {
       // The lines matched while stored (the whole file) are the new lines only when they all were new.
       const all = prematched !== undefined && newLines?.length === prematched.lines.length;
       accrualChange = await addLinesToAccruals(store, db, newLines, all ? prematched : undefined);
     }
+    await stagedLines?.end(db);
   };
 
   try {
@@ -533,9 +545,11 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
       await appendAudit(trx, auditEntry(head.id));
     });
     accrualChange?.committed();
+    stagedLines?.committed();
     if (accrualChange?.rebuilt) await reclaimReplacedTotals(store);
   } catch (error) {
-    if (!(error instanceof RollBack)) {
+    if (error instanceof RollBack) stagedLines?.rolledBack();
+    else {
       await errors.close();
       await rejects.close();
       throw error;

@@ -18,6 +18,7 @@ import { TextDecoder } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import type { Problem } from '../shared/errors.ts';
 import { copyText } from '../store/copy-text.ts';
+import { LineColumnsBuilder, type LineColumnsPart } from '../transactions/line-columns.ts';
 import { pieceItems, type RowBuilder, rowBuilder } from './csv-source.ts';
 import { IMPORT_SPECS, type ImportSpec, type ReferenceSets } from './import-spec.ts';
 import type { CsvSettings, Mapping } from './mapping.ts';
@@ -55,6 +56,8 @@ export interface CheckedPiece {
   rows: number;
   /** Line numbers count from 1 within the piece. */
   bad: BadRow[];
+  /** Transaction lines: the valid rows as columns, for the process's copy of the lines (kept-lines.ts). */
+  columns?: LineColumnsPart;
 }
 
 /** Reads and checks pieces of one file. */
@@ -98,14 +101,22 @@ export class PieceChecker {
     const copy: string[] = [];
     const bad: BadRow[] = [];
     const importId = this.context.importId;
+    const lines = this.context.kind === 'transactions' ? new LineColumnsBuilder(1 << 15) : undefined;
     const counted = this.each(
       bytes,
       (_row, _key, columns) => {
         copy.push(copyText(columns, importId));
+        lines?.addColumns(columns);
       },
       (row) => bad.push(row),
     );
-    return { ...counted, copy: copy.join(''), rows: copy.length, bad };
+    return {
+      ...counted,
+      copy: copy.join(''),
+      rows: copy.length,
+      bad,
+      ...(lines ? { columns: lines.finish() } : {}),
+    };
   }
 }
 

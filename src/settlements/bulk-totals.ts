@@ -16,6 +16,7 @@ import { addDays } from '../shared/dates.ts';
 import { Decimal } from '../shared/decimal.ts';
 import type { Database } from '../store/database.ts';
 import { sqlArray } from '../store/sql-arrays.ts';
+import { dayNumber, type LineColumns, scaledText } from '../transactions/line-columns.ts';
 import type { LineFilter, MasterData } from './settlement.service.ts';
 
 export interface PlannedRequest {
@@ -74,13 +75,16 @@ function add(map: Map<string, Cell>, key: string, quantity: Decimal, amount: Dec
  * aggregate runs as two statements over halves of the partners on two
  * connections that share one snapshot, so both cores work on it. Only for a
  * caller whose transaction has not changed lines, products or partners: other
- * connections cannot see its uncommitted rows.
+ * connections cannot see its uncommitted rows. With `lines` (the process's copy
+ * of exactly the lines `db` sees, kept-lines.ts) the cells are summed from it
+ * instead of by the store.
  */
 export async function bulkTotals(
   db: Database,
   master: MasterData,
   planned: readonly PlannedRequest[],
   readers?: Database,
+  lines?: LineColumns,
 ): Promise<Map<TotalsRequest, Totals>> {
   const result = new Map<TotalsRequest, Totals>();
   if (planned.length === 0) return result;
@@ -179,13 +183,15 @@ export async function bulkTotals(
     }
     return (await withAggregateSettings(db, (trx) => cellsOf(trx, integers))).rows;
   };
-  let rows: PartnerRow[];
-  try {
-    rows = await aggregate(true);
-  } catch (error) {
-    // A quantity or an amount in cents beyond a bigint: summed as decimals instead.
-    if ((error as { code?: unknown }).code !== NUMERIC_VALUE_OUT_OF_RANGE) throw error;
-    rows = await aggregate(false);
+  let rows = lines === undefined ? undefined : await cellsFromColumns(lines, master, needs, numbers, bounds);
+  if (rows === undefined) {
+    try {
+      rows = await aggregate(true);
+    } catch (error) {
+      // A quantity or an amount in cents beyond a bigint: summed as decimals instead.
+      if ((error as { code?: unknown }).code !== NUMERIC_VALUE_OUT_OF_RANGE) throw error;
+      rows = await aggregate(false);
+    }
   }
   // The owners' cells are indexed one owner at a time, and only in the ways that
   // owner's requests read them: small maps that live briefly, rather than maps
@@ -275,6 +281,8 @@ interface NeedNumbers {
   partners: string[];
   categoryMasks: (string | null)[];
   skuMasks: (string | null)[];
+  categoryNumber: ReadonlyMap<string, number>;
+  skuNumber: ReadonlyMap<string, number>;
 }
 
 function numberNeeds(
@@ -324,7 +332,177 @@ function numberNeeds(
     partners,
     categoryMasks,
     skuMasks,
+    categoryNumber,
+    skuNumber,
   };
+}
+
+/** How long summing from the copy of the lines runs before it lets requests be answered. */
+const CELLS_SLICE_MS = 50;
+
+/**
+ * The aggregate statement's rows (see `cellsOf` in bulkTotals), summed from the
+ * process's copy of the lines instead: per counted partner, its lines in the
+ * buckets, by currency, needed category and needed sku, as the statement groups
+ * them. Quantities and amounts are exact integers of 1/10,000 whose sums the copy
+ * has checked to stay exact (line-columns.ts); each cell's sums are written at
+ * the largest scale of its lines, as a numeric sum would be. Undefined when the
+ * numbers of a cell's key could exceed a double's exact integers. It runs on the
+ * main thread (the store's statement ran on the database's), so it lets other
+ * work in between partners every CELLS_SLICE_MS.
+ */
+async function cellsFromColumns(
+  lines: LineColumns,
+  master: MasterData,
+  needs: ReadonlyMap<string, { categories: ReadonlySet<string>; skus: ReadonlySet<string> }>,
+  numbers: NeedNumbers,
+  bounds: readonly string[],
+): Promise<{ partner_id: string; cells: string }[] | undefined> {
+  const categories = numbers.categories.length + 1;
+  const skus = numbers.skus.length + 1;
+  const buckets = bounds.length + 1;
+  if (lines.currencies.length * categories * skus * buckets >= Number.MAX_SAFE_INTEGER) return undefined;
+  // Each counted partner's needs, by the copy's partner number.
+  const counted: { id: string; categories: Uint8Array; skus: ReadonlySet<number> }[] = [];
+  const need = new Int32Array(lines.partners.length).fill(-1);
+  for (const [id, wanted] of needs) {
+    const partner = lines.partnerNumbers.get(id);
+    if (partner === undefined) continue;
+    const categoryNeeded = new Uint8Array(numbers.categories.length);
+    for (const category of wanted.categories) categoryNeeded[numbers.categoryNumber.get(category)!] = 1;
+    const skuNeeded = new Set<number>();
+    for (const sku of wanted.skus) skuNeeded.add(numbers.skuNumber.get(sku)!);
+    need[partner] = counted.length;
+    counted.push({ id, categories: categoryNeeded, skus: skuNeeded });
+  }
+  // Each product's numbered category and sku (-1: none), by the copy's product
+  // number; lines of products not in the master data are not counted, as the
+  // statement's join drops them.
+  const known = new Uint8Array(lines.products.length);
+  const categoryOf = new Int32Array(lines.products.length).fill(-1);
+  const skuOf = new Int32Array(lines.products.length).fill(-1);
+  for (const product of master.products.values()) {
+    const n = lines.productNumbers.get(product.sku);
+    if (n === undefined) continue;
+    known[n] = 1;
+    categoryOf[n] = numbers.categoryNumber.get(product.category) ?? -1;
+    skuOf[n] = numbers.skuNumber.get(product.sku) ?? -1;
+  }
+  // The bucket of each day from the first boundary to the last (width_bucket's numbering).
+  const firstDay = dayNumber(bounds[0]!);
+  const days = dayNumber(bounds.at(-1)!) - firstDay;
+  const bucketOfDay = new Int32Array(Math.max(days, 0));
+  for (let b = 1, d = 0; b < bounds.length; b++) {
+    const end = dayNumber(bounds[b]!) - firstDay;
+    for (; d < end; d++) bucketOfDay[d] = b;
+  }
+  // The counted lines, grouped by partner: counted, then placed (a counting sort).
+  const starts = new Int32Array(counted.length + 1);
+  const counts = (visit: (chunk: number, k: number, owner: number) => void) => {
+    for (let c = 0; c < lines.chunks.length; c++) {
+      const chunk = lines.chunks[c]!;
+      for (let k = 0; k < chunk.length; k++) {
+        const owner = need[chunk.partner[k]!]!;
+        if (owner === -1 || known[chunk.product[k]!] === 0) continue;
+        const d = chunk.day[k]! - firstDay;
+        if (d < 0 || d >= days) continue;
+        visit(c, k, owner);
+      }
+    }
+  };
+  counts((_c, _k, owner) => {
+    starts[owner + 1]! += 1;
+  });
+  for (let j = 0; j < counted.length; j++) starts[j + 1]! += starts[j]!;
+  const next = starts.slice(0, counted.length);
+  const order = new Int32Array(starts[counted.length]!);
+  // A line's place in the copy: its chunk times the chunk size plus its index.
+  const shift = Math.log2(lines.chunks[0]?.partner.length ?? 1);
+  counts((c, k, owner) => {
+    order[next[owner]!++] = (c << shift) | k;
+  });
+  const rows: { partner_id: string; cells: string }[] = [];
+  const mask = (1 << shift) - 1;
+  // One partner's cells at a time: a cell's key is its currency, category, sku and bucket as one number.
+  const slotOf = new Map<number, number>();
+  let keys: number[] = [];
+  let quantities: number[] = [];
+  let amounts: number[] = [];
+  let quantityScales: number[] = [];
+  let amountScales: number[] = [];
+  let lineCounts: number[] = [];
+  let sliceStarted = performance.now();
+  for (let j = 0; j < counted.length; j++) {
+    if (starts[j] === starts[j + 1]) continue;
+    if (performance.now() - sliceStarted > CELLS_SLICE_MS) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      sliceStarted = performance.now();
+    }
+    const { id, categories: categoryNeeded, skus: skuNeeded } = counted[j]!;
+    slotOf.clear();
+    keys = [];
+    quantities = [];
+    amounts = [];
+    quantityScales = [];
+    amountScales = [];
+    lineCounts = [];
+    for (let at = starts[j]!; at < starts[j + 1]!; at++) {
+      const place = order[at]!;
+      const chunk = lines.chunks[place >>> shift]!;
+      const k = place & mask;
+      const product = chunk.product[k]!;
+      const category = categoryOf[product]!;
+      const sku = skuOf[product]!;
+      const cellCategory = category !== -1 && categoryNeeded[category] === 1 ? category : -1;
+      const cellSku = sku !== -1 && skuNeeded.has(sku) ? sku : -1;
+      const key =
+        ((chunk.currency[k]! * categories + cellCategory + 1) * skus + cellSku + 1) * buckets +
+        bucketOfDay[chunk.day[k]! - firstDay]!;
+      let slot = slotOf.get(key);
+      if (slot === undefined) {
+        slot = keys.length;
+        slotOf.set(key, slot);
+        keys.push(key);
+        quantities.push(0);
+        amounts.push(0);
+        quantityScales.push(0);
+        amountScales.push(0);
+        lineCounts.push(0);
+      }
+      quantities[slot]! += chunk.quantity[k]!;
+      amounts[slot]! += chunk.amount[k]!;
+      const scales = chunk.scales[k]!;
+      if (scales >> 4 > quantityScales[slot]!) quantityScales[slot] = scales >> 4;
+      if ((scales & 15) > amountScales[slot]!) amountScales[slot] = scales & 15;
+      lineCounts[slot]! += 1;
+    }
+    const texts: string[] = [];
+    for (let slot = 0; slot < keys.length; slot++) {
+      let key = keys[slot]!;
+      const bucket = key % buckets;
+      key = (key - bucket) / buckets;
+      const sku = (key % skus) - 1;
+      key = (key - sku - 1) / skus;
+      const category = (key % categories) - 1;
+      const currency = (key - category - 1) / categories;
+      texts.push(
+        [
+          lines.currencies[currency]!,
+          category === -1 ? '' : String(category),
+          sku === -1 ? '' : String(sku),
+          String(bucket),
+          '',
+          scaledText(quantities[slot]!, quantityScales[slot]!),
+          '',
+          scaledText(amounts[slot]!, amountScales[slot]!),
+          '',
+          String(lineCounts[slot]!),
+        ].join(FIELD_SEPARATOR),
+      );
+    }
+    rows.push({ partner_id: id, cells: texts.join(CELL_SEPARATOR) });
+  }
+  return rows;
 }
 
 /** One owner's cells by currency, category and bucket; by currency and bucket; by currency, sku and bucket. */

@@ -1,0 +1,198 @@
+// The columnar copy of the stored lines that a process keeps for the embedded
+// store (line-columns.ts, decision 0019), and how an import keeps it current.
+//
+// A copy is begun when the lines table is empty, so that it sees every line
+// that comes in. It is at one revision of the lines: the count that a statement
+// trigger moves on every change of the table (migration 0016). An import stages
+// the columns of the lines it stores and the copy takes them once the import has
+// committed, if the copy was at the revision the import began from; the embedded
+// store runs one transaction at a time and one process at a time (its lock), so
+// nothing else can have changed the lines in between. Any other change of the
+// lines leaves the copy behind the store's revision, and from then on the store
+// sums the lines itself.
+//
+// The copy is also kept in a file in the store's data directory
+// (line-columns.file.ts), written after each commit, so that the next process
+// to open the store reads it instead of beginning none. A server's stores keep
+// no copy: several processes write their lines, and the aggregate runs there
+// on two cores (decision 0008).
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import type { Database, Store } from '../store/database.ts';
+import {
+  appendLineColumns,
+  LINE_COLUMNS_FILE,
+  readLineColumns,
+  removeLineColumns,
+  writeLineColumns,
+} from './line-columns.file.ts';
+import { LineColumns, LineColumnsBuilder, type LineColumnsPart } from './line-columns.ts';
+
+/** Records in the file past which it is written again as one: each commit adds one or more. */
+const LINE_COLUMNS_RECORDS_MAX = 4_096;
+
+interface Kept {
+  lines: LineColumns;
+  /** Records in the file, when there is one. */
+  records: number;
+}
+
+const copies = new WeakMap<Store, Kept>();
+
+function fileOf(store: Store): string | undefined {
+  return store.kind === 'pglite' && store.location !== 'memory'
+    ? join(store.location, LINE_COLUMNS_FILE)
+    : undefined;
+}
+
+/** The store's count of changes to the lines, as `db` sees it. */
+async function linesRevision(db: Database): Promise<number> {
+  const row = await sql<{ revision: string }>`
+    SELECT (CASE WHEN is_called THEN last_value ELSE 0 END)::text AS revision
+    FROM transaction_lines_revision`.execute(db);
+  return Number(row.rows[0]!.revision);
+}
+
+/** The copy this process keeps of the store's lines, as it is, without reading the store (tests). */
+export function keptLines(store: Store): LineColumns | undefined {
+  return copies.get(store)?.lines;
+}
+
+/** Lets the copy go, in memory and on disk. */
+function dropCopy(store: Store) {
+  copies.delete(store);
+  const file = fileOf(store);
+  if (file) removeLineColumns(file);
+}
+
+/**
+ * The copy of the lines, read from its file or begun on the empty table, when
+ * `db` sees only committed lines; undefined when there is none to be had.
+ */
+async function copyOf(store: Store, db: Database, revision: number): Promise<Kept | undefined> {
+  const file = fileOf(store);
+  const read = file === undefined ? undefined : readLineColumns(file);
+  if (read && read.lines.revision === revision) {
+    const kept = { lines: read.lines, records: read.records };
+    if (read.records > 1) compact(store, kept);
+    return kept;
+  }
+  if (file) removeLineColumns(file);
+  const empty = await sql<{ empty: boolean }>`
+    SELECT NOT EXISTS (SELECT 1 FROM transactions) AS empty`.execute(db);
+  if (!empty.rows[0]!.empty) return undefined;
+  const kept = { lines: new LineColumns(revision), records: 0 };
+  compact(store, kept);
+  return kept;
+}
+
+/** Writes the whole copy to its file as one record. */
+function compact(store: Store, kept: Kept) {
+  const file = fileOf(store);
+  if (file === undefined) return;
+  writeLineColumns(file, kept.lines);
+  kept.records = 1;
+}
+
+/**
+ * The copy of the lines this process keeps, when it holds exactly the lines `db`
+ * sees and sums of it are exact; undefined otherwise (the store then sums the
+ * lines). `settled`: `db` has not changed lines that may yet be rolled back, so
+ * a copy can be read or begun, and one behind the store let go.
+ */
+export async function currentLines(
+  store: Store,
+  db: Database,
+  settled = !db.isTransaction,
+): Promise<LineColumns | undefined> {
+  if (store.kind !== 'pglite') return undefined;
+  const revision = await linesRevision(db);
+  let kept = copies.get(store);
+  if (kept === undefined && settled) {
+    kept = await copyOf(store, db, revision);
+    if (kept) copies.set(store, kept);
+  }
+  if (kept === undefined) return undefined;
+  if (kept.lines.revision !== revision || !kept.lines.summable) {
+    // Behind for good (the count only moves on), or holding a figure it cannot sum.
+    if (settled) dropCopy(store);
+    return undefined;
+  }
+  return kept.lines;
+}
+
+/** The lines an import stores, staged for the process's copy until the import has committed. */
+export class StagedLines {
+  private readonly parts: LineColumnsPart[] = [];
+  private builder = new LineColumnsBuilder();
+  private spoiled = false;
+  private endRevision: number | undefined;
+
+  private constructor(
+    private readonly store: Store,
+    private readonly kept: Kept,
+    private readonly beginRevision: number,
+  ) {}
+
+  /** Staging for an import in the transaction `trx`, before it writes lines; undefined when no copy is kept. */
+  static async begin(store: Store, trx: Database): Promise<StagedLines | undefined> {
+    if (store.kind !== 'pglite') return undefined;
+    // Nothing written yet: the transaction sees only committed lines.
+    const lines = await currentLines(store, trx, true);
+    const kept = copies.get(store);
+    if (lines === undefined || kept === undefined) return undefined;
+    return new StagedLines(store, kept, lines.revision);
+  }
+
+  /** Lines stored as they were checked on a worker thread. */
+  addPart(part: LineColumnsPart): void {
+    this.parts.push(part);
+  }
+
+  /** One line stored, as the transactions table's column values. */
+  addRow(columns: readonly (string | null)[]): void {
+    this.builder.addColumns(columns);
+  }
+
+  /** Lines were changed otherwise (removed again): the copy cannot follow. */
+  spoil(): void {
+    this.spoiled = true;
+  }
+
+  /** Reads the revision the import leaves, in its transaction, last before it commits or rolls back. */
+  async end(trx: Database): Promise<void> {
+    this.endRevision = await linesRevision(trx);
+  }
+
+  /** Once the import has committed: the copy takes its lines, if it is still where the import began. */
+  committed(): void {
+    const { lines } = this.kept;
+    if (copies.get(this.store) !== this.kept || lines.revision !== this.beginRevision) return;
+    if (this.spoiled || this.endRevision === undefined) {
+      dropCopy(this.store);
+      return;
+    }
+    if (this.builder.length > 0) this.parts.push(this.builder.finish());
+    this.builder = new LineColumnsBuilder();
+    for (const part of this.parts) lines.append(part);
+    this.move(this.parts);
+  }
+
+  /** Once the import has been rolled back: the lines are those the copy has, whatever the count says. */
+  rolledBack(): void {
+    const { lines } = this.kept;
+    if (copies.get(this.store) !== this.kept || lines.revision !== this.beginRevision) return;
+    if (this.endRevision === undefined) dropCopy(this.store);
+    else this.move([]);
+  }
+
+  /** The copy, holding the lines of `parts` already, moves to the import's last revision, on disk too. */
+  private move(parts: readonly LineColumnsPart[]) {
+    this.kept.lines.revision = this.endRevision!;
+    const file = fileOf(this.store);
+    if (file === undefined) return;
+    this.kept.records += Math.max(parts.length, 1);
+    if (this.kept.records > LINE_COLUMNS_RECORDS_MAX) compact(this.store, this.kept);
+    else appendLineColumns(file, this.beginRevision, this.endRevision!, parts);
+  }
+}

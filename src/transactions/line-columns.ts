@@ -1,0 +1,269 @@
+// The stored transaction lines as typed columns: per line its partner, product,
+// day and currency as small numbers, and its quantity and amount as exact
+// integers of 1/10,000. The embedded store keeps such a copy in the process
+// (kept-lines.ts) so that a full recalculation sums arrays instead of running
+// the aggregate statement, where every step per line runs in WebAssembly on one
+// thread (decision 0019). No query builder here: the checking workers
+// (imports/parallel-check.ts) build columns for the pieces they check.
+
+/** Decimals a quantity or amount may have to be kept: values are integers of 10^-LINE_VALUE_SCALE. */
+export const LINE_VALUE_SCALE = 4;
+/**
+ * Sums of a column stay exact while the sum of its values' magnitudes stays below
+ * this: every partial sum is then an integer a double holds exactly (2^53), with a
+ * margin for the rounding of the magnitude's own running sum.
+ */
+export const LINE_MAGNITUDE_MAX = 2 ** 52;
+/** Lines per chunk of the kept columns: appending never copies what is kept. */
+export const LINE_CHUNK_LINES = 1 << 16;
+/** Currencies a copy can tell apart (one byte a line); a copy with more is not exact. */
+const CURRENCIES_MAX = 256;
+const DAY_MS = 86_400_000;
+
+/** The columns of the transactions table, in the order an import holds a line's values (lineFromColumns). */
+const COLUMN = { date: 1, partner: 2, sku: 3, quantity: 4, amount: 5, currency: 6 } as const;
+
+/** Days since 1970-01-01 of an ISO date. */
+export function dayNumber(date: string): number {
+  return Date.UTC(Number(date.slice(0, 4)), Number(date.slice(5, 7)) - 1, Number(date.slice(8, 10))) / DAY_MS;
+}
+
+let scaleRead = 0;
+/**
+ * A decimal's value in integers of 10^-LINE_VALUE_SCALE, its own scale left in
+ * `scaleRead`; NaN when it has more decimals or is beyond a double's exact integers.
+ */
+function scaledValue(text: string): number {
+  const point = text.indexOf('.');
+  const places = point === -1 ? 0 : text.length - point - 1;
+  if (places > LINE_VALUE_SCALE) return Number.NaN;
+  const digits = point === -1 ? text : text.slice(0, point) + text.slice(point + 1);
+  // Exact whenever the result is a safe integer: an integer below 2^53 parses and
+  // multiplies exactly, and one that does not fit is at least 2^53 once rounded.
+  const value = Number(digits) * 10 ** (LINE_VALUE_SCALE - places);
+  scaleRead = places;
+  return Number.isSafeInteger(value) ? value : Number.NaN;
+}
+
+/** The text of a sum of scaled values at `scale` decimals (every value summed had at most as many). */
+export function scaledText(value: number, scale: number): string {
+  // A multiple of the divisor, so the quotient is exact.
+  const units = value / 10 ** (LINE_VALUE_SCALE - scale);
+  if (scale === 0) return String(units === 0 ? 0 : units);
+  const digits = String(Math.abs(units)).padStart(scale + 1, '0');
+  return `${units < 0 ? '-' : ''}${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
+}
+
+/** A number of lines' columns. */
+export interface LineChunk {
+  length: number;
+  partner: Int32Array;
+  product: Int32Array;
+  day: Int32Array;
+  currency: Uint8Array;
+  /** The quantity's scale times 16 plus the amount's. */
+  scales: Uint8Array;
+  quantity: Float64Array;
+  amount: Float64Array;
+}
+
+/** What numbers of lines stand for, and whether their values sum exactly. */
+export interface LineNames {
+  partners: string[];
+  products: string[];
+  currencies: string[];
+  /** False when a value had more than LINE_VALUE_SCALE decimals, was too large, or a currency too many. */
+  exact: boolean;
+  quantityMagnitude: number;
+  amountMagnitude: number;
+}
+
+/** Lines as columns, their partners, products and currencies numbered by the lists that come with them. */
+export interface LineColumnsPart extends LineChunk, LineNames {}
+
+function numbered(list: string[], numbers: Map<string, number>, name: string): number {
+  let n = numbers.get(name);
+  if (n === undefined) {
+    n = list.length;
+    list.push(name);
+    numbers.set(name, n);
+  }
+  return n;
+}
+
+/** Builds the columns of lines given one by one as their stored values. */
+export class LineColumnsBuilder {
+  private part: LineColumnsPart;
+  private readonly partnerNumbers = new Map<string, number>();
+  private readonly productNumbers = new Map<string, number>();
+  private readonly currencyNumbers = new Map<string, number>();
+
+  constructor(capacity = 1024) {
+    this.part = {
+      length: 0,
+      partners: [],
+      products: [],
+      currencies: [],
+      partner: new Int32Array(capacity),
+      product: new Int32Array(capacity),
+      day: new Int32Array(capacity),
+      currency: new Uint8Array(capacity),
+      scales: new Uint8Array(capacity),
+      quantity: new Float64Array(capacity),
+      amount: new Float64Array(capacity),
+      exact: true,
+      quantityMagnitude: 0,
+      amountMagnitude: 0,
+    };
+  }
+
+  get length(): number {
+    return this.part.length;
+  }
+
+  /** Adds a line given as the transactions table's column values (see lineFromColumns). */
+  addColumns(columns: readonly (string | null)[]): void {
+    this.add(
+      columns[COLUMN.partner]!,
+      columns[COLUMN.sku]!,
+      columns[COLUMN.date]!,
+      columns[COLUMN.quantity]!,
+      columns[COLUMN.amount]!,
+      columns[COLUMN.currency]!,
+    );
+  }
+
+  add(partner: string, sku: string, date: string, quantity: string, amount: string, currency: string): void {
+    const p = this.part;
+    if (p.length === p.partner.length) this.grow();
+    const i = p.length++;
+    p.partner[i] = numbered(p.partners, this.partnerNumbers, partner);
+    p.product[i] = numbered(p.products, this.productNumbers, sku);
+    p.day[i] = dayNumber(date);
+    const c = numbered(p.currencies, this.currencyNumbers, currency);
+    if (c >= CURRENCIES_MAX) p.exact = false;
+    p.currency[i] = c;
+    const q = scaledValue(quantity);
+    const quantityScale = scaleRead;
+    const a = scaledValue(amount);
+    if (Number.isNaN(q) || Number.isNaN(a)) {
+      p.exact = false;
+      return;
+    }
+    p.scales[i] = (quantityScale << 4) | scaleRead;
+    p.quantity[i] = q;
+    p.amount[i] = a;
+    p.quantityMagnitude += Math.abs(q);
+    p.amountMagnitude += Math.abs(a);
+  }
+
+  private grow() {
+    const p = this.part;
+    const size = p.partner.length * 2;
+    const larger = <T extends Int32Array | Uint8Array | Float64Array>(a: T): T => {
+      const b = new (a.constructor as new (n: number) => T)(size);
+      b.set(a);
+      return b;
+    };
+    p.partner = larger(p.partner);
+    p.product = larger(p.product);
+    p.day = larger(p.day);
+    p.currency = larger(p.currency);
+    p.scales = larger(p.scales);
+    p.quantity = larger(p.quantity);
+    p.amount = larger(p.amount);
+  }
+
+  /** The columns built, trimmed to the lines added. */
+  finish(): LineColumnsPart {
+    const p = this.part;
+    const n = p.length;
+    return {
+      ...p,
+      partner: p.partner.slice(0, n),
+      product: p.product.slice(0, n),
+      day: p.day.slice(0, n),
+      currency: p.currency.slice(0, n),
+      scales: p.scales.slice(0, n),
+      quantity: p.quantity.slice(0, n),
+      amount: p.amount.slice(0, n),
+    };
+  }
+}
+
+function newChunk(): LineChunk {
+  return {
+    length: 0,
+    partner: new Int32Array(LINE_CHUNK_LINES),
+    product: new Int32Array(LINE_CHUNK_LINES),
+    day: new Int32Array(LINE_CHUNK_LINES),
+    currency: new Uint8Array(LINE_CHUNK_LINES),
+    scales: new Uint8Array(LINE_CHUNK_LINES),
+    quantity: new Float64Array(LINE_CHUNK_LINES),
+    amount: new Float64Array(LINE_CHUNK_LINES),
+  };
+}
+
+/** Every stored line as columns, at one revision of the lines (kept-lines.ts). */
+export class LineColumns {
+  readonly partners: string[] = [];
+  readonly products: string[] = [];
+  readonly currencies: string[] = [];
+  readonly partnerNumbers = new Map<string, number>();
+  readonly productNumbers = new Map<string, number>();
+  private readonly currencyNumbers = new Map<string, number>();
+  readonly chunks: LineChunk[] = [];
+  length = 0;
+  /** Whether every line's values are held exactly and every sum of them is exact. */
+  exact = true;
+  private quantityMagnitude = 0;
+  private amountMagnitude = 0;
+
+  constructor(public revision: number) {}
+
+  /** Whether sums over these columns are exact: otherwise the store sums the lines itself. */
+  get summable(): boolean {
+    return (
+      this.exact && this.quantityMagnitude < LINE_MAGNITUDE_MAX && this.amountMagnitude < LINE_MAGNITUDE_MAX
+    );
+  }
+
+  /** The sums of the values' magnitudes, which bound every sum of them. */
+  get magnitudes(): { quantity: number; amount: number } {
+    return { quantity: this.quantityMagnitude, amount: this.amountMagnitude };
+  }
+
+  append(part: LineColumnsPart): void {
+    if (!part.exact) this.exact = false;
+    this.quantityMagnitude += part.quantityMagnitude;
+    this.amountMagnitude += part.amountMagnitude;
+    const renumber = (names: string[], list: string[], numbers: Map<string, number>) =>
+      Int32Array.from(names, (name) => numbered(list, numbers, name));
+    const partner = renumber(part.partners, this.partners, this.partnerNumbers);
+    const product = renumber(part.products, this.products, this.productNumbers);
+    const currency = renumber(part.currencies, this.currencies, this.currencyNumbers);
+    if (this.currencies.length > CURRENCIES_MAX) this.exact = false;
+    let from = 0;
+    while (from < part.length) {
+      let chunk = this.chunks.at(-1);
+      if (chunk === undefined || chunk.length === LINE_CHUNK_LINES) {
+        chunk = newChunk();
+        this.chunks.push(chunk);
+      }
+      const count = Math.min(part.length - from, LINE_CHUNK_LINES - chunk.length);
+      const at = chunk.length;
+      for (let k = 0; k < count; k++) {
+        chunk.partner[at + k] = partner[part.partner[from + k]!]!;
+        chunk.product[at + k] = product[part.product[from + k]!]!;
+        chunk.currency[at + k] = currency[part.currency[from + k]!]!;
+      }
+      chunk.day.set(part.day.subarray(from, from + count), at);
+      chunk.scales.set(part.scales.subarray(from, from + count), at);
+      chunk.quantity.set(part.quantity.subarray(from, from + count), at);
+      chunk.amount.set(part.amount.subarray(from, from + count), at);
+      chunk.length += count;
+      from += count;
+    }
+    this.length += part.length;
+  }
+}
