@@ -52,6 +52,21 @@ async function storedLines(store: Store): Promise<number> {
   return Number(rows.rows[0]!.n);
 }
 
+/** A recalculation reads the copy: amounts changed in it, and only there, show, and are gone once restored. */
+async function assertSummedFromCopy(store: Store) {
+  const chunk = keptLines(store)!.chunks[0]!;
+  const amounts = chunk.amount.slice();
+  for (let k = 0; k < chunk.length; k++) chunk.amount[k]! += 10_000;
+  try {
+    const changed = await recalculations(store);
+    assert.notDeepEqual(changed.kept, changed.stored);
+  } finally {
+    chunk.amount.set(amounts);
+  }
+  const { kept, stored } = await recalculations(store);
+  assert.deepEqual(kept, stored);
+}
+
 const pglite = storeTargets().find((t) => t.name === 'pglite')!;
 
 describe('the columnar copy of the lines', () => {
@@ -112,18 +127,7 @@ describe('the columnar copy of the lines', () => {
         'an amount with one decimal',
       );
 
-      // The recalculation did read the copy: amounts changed in it, and only there, show.
-      const chunk = keptLines(store)!.chunks[0]!;
-      const amounts = chunk.amount.slice();
-      for (let k = 0; k < chunk.length; k++) chunk.amount[k]! += 10_000;
-      try {
-        const changed = await recalculations(store);
-        assert.notDeepEqual(changed.kept, changed.stored);
-      } finally {
-        chunk.amount.set(amounts);
-      }
-      const { kept: restored } = await recalculations(store);
-      assert.deepEqual(restored, stored);
+      await assertSummedFromCopy(store);
     } finally {
       await store.dispose();
     }
@@ -153,7 +157,8 @@ describe('the columnar copy of the lines', () => {
       assert.ok(await currentLines(store, store.db), 'current after a rolled-back file');
       assert.equal(keptLines(store)?.length, await storedLines(store));
 
-      // A line stored by another writer than an import: the copy is behind and let go.
+      // A line stored by another writer than an import: the copy is behind and let go;
+      // the next recalculation reads the stored lines into a new one.
       const before = await recalculations(store);
       await sql`INSERT INTO transactions (id, line_date, partner_id, sku, quantity, amount, currency, import_id)
         SELECT 'OTHER-1', ${fields[1]}::date, ${fields[2]}, ${fields[3]}, 1, 1000000.00, ${fields[6]}, id
@@ -163,6 +168,8 @@ describe('the columnar copy of the lines', () => {
       const after = await recalculations(store);
       assert.deepEqual(after.kept, after.stored);
       assert.notDeepEqual(after.kept, before.kept, 'the other writer’s line counts');
+      assert.equal(keptLines(store)?.length, await storedLines(store));
+      await assertSummedFromCopy(store);
     } finally {
       await store.dispose();
     }
@@ -184,6 +191,7 @@ describe('the columnar copy of the lines', () => {
       assert.equal(await currentLines(huge, huge.db), undefined);
       const { kept, stored } = await recalculations(huge);
       assert.deepEqual(kept, stored);
+      assert.equal(keptLines(huge), undefined, 'not read from the lines either');
       assert.ok(
         kept.some((f) => f.includes(' 1000000000')),
         'the huge amount is counted',
@@ -224,7 +232,9 @@ describe('the columnar copy of the lines', () => {
     store = await openStore({ dataDir });
     try {
       assert.equal(keptLines(store), undefined);
-      assert.equal((await currentLines(store, store.db))?.length, expected);
+      const first = await recalculations(store);
+      assert.equal(keptLines(store)?.length, expected, 'read for the recalculation');
+      assert.deepEqual(first.kept, first.stored);
       await importFile(store, { kind: 'transactions', file: write('c.csv', lines.slice(3_500)) });
       assert.equal(keptLines(store)?.length, lines.length);
       const { kept, stored } = await recalculations(store);
@@ -239,7 +249,8 @@ describe('the columnar copy of the lines', () => {
       await store.close();
     }
 
-    // Cut short, as by a crash while it was written: behind the store, so not used, and removed.
+    // Cut short, as by a crash while it was written: behind the store, so not used, and
+    // removed; the next recalculation reads the stored lines into a new copy, and keeps it.
     truncateSync(file, statSync(file).size - 100);
     store = await openStore({ dataDir });
     try {
@@ -247,6 +258,9 @@ describe('the columnar copy of the lines', () => {
       assert.equal(existsSync(file), false);
       const { kept, stored } = await recalculations(store);
       assert.deepEqual(kept, stored);
+      assert.equal(keptLines(store)?.length, lines.length);
+      assert.ok(existsSync(file));
+      await assertSummedFromCopy(store);
     } finally {
       await store.close();
     }

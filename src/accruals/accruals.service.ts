@@ -41,7 +41,7 @@ import { Decimal } from '../shared/decimal.ts';
 import { ACCRUAL_INCREMENTAL_LINES_MAX } from '../shared/limits.ts';
 import type { Database, Store } from '../store/database.ts';
 import { sqlArray } from '../store/sql-arrays.ts';
-import { currentLines } from '../transactions/kept-lines.ts';
+import { currentLines, linesToSum } from '../transactions/kept-lines.ts';
 import type { LineColumns } from '../transactions/line-columns.ts';
 import { currentTotals, StagedTotals, type StoredWindow, totalsIn } from './totals-cache.ts';
 
@@ -346,6 +346,10 @@ export async function transactionRecalculating<T>(
   ) => Promise<T>,
 ): Promise<T> {
   const recalculations: Recalculation[] = [];
+  // Outside the transaction, where only committed lines are seen: the process's
+  // copy of the lines is read from its file, begun, or read from the lines, for
+  // the rebuild to sum.
+  await linesToSum(store);
   const result = await store.db.transaction().execute((trx) =>
     work(trx, async (agreementIds, readers) => {
       const recalculation = await recalculateAccruals(store, trx, agreementIds, readers);

@@ -359,19 +359,22 @@ async function cellsFromColumns(
   bounds: readonly string[],
 ): Promise<{ partner_id: string; cells: string }[] | undefined> {
   const categories = numbers.categories.length + 1;
-  const skus = numbers.skus.length + 1;
   const buckets = bounds.length + 1;
-  if (lines.currencies.length * categories * skus * buckets >= Number.MAX_SAFE_INTEGER) return undefined;
-  // Each counted partner's needs, by the copy's partner number.
-  const counted: { id: string; categories: Uint8Array; skus: ReadonlySet<number> }[] = [];
+  // Each counted partner's needs, by the copy's partner number: the categories as
+  // flags, and the skus numbered anew per partner, so that a cell's key (its
+  // currency, category, sku and bucket as one number) stays small, as a rule a
+  // small integer, which a map hashes without making a number object of it.
+  const counted: { id: string; categories: Uint8Array; skus: ReadonlyMap<number, number> }[] = [];
   const need = new Int32Array(lines.partners.length).fill(-1);
   for (const [id, wanted] of needs) {
     const partner = lines.partnerNumbers.get(id);
     if (partner === undefined) continue;
     const categoryNeeded = new Uint8Array(numbers.categories.length);
     for (const category of wanted.categories) categoryNeeded[numbers.categoryNumber.get(category)!] = 1;
-    const skuNeeded = new Set<number>();
-    for (const sku of wanted.skus) skuNeeded.add(numbers.skuNumber.get(sku)!);
+    const skuNeeded = new Map<number, number>();
+    for (const sku of wanted.skus) skuNeeded.set(numbers.skuNumber.get(sku)!, skuNeeded.size);
+    if (lines.currencies.length * categories * (skuNeeded.size + 1) * buckets >= Number.MAX_SAFE_INTEGER)
+      return undefined;
     need[partner] = counted.length;
     counted.push({ id, categories: categoryNeeded, skus: skuNeeded });
   }
@@ -439,6 +442,9 @@ async function cellsFromColumns(
       sliceStarted = performance.now();
     }
     const { id, categories: categoryNeeded, skus: skuNeeded } = counted[j]!;
+    const skus = skuNeeded.size + 1;
+    // A partner's own sku numbers, in the order they were given: the global numbers.
+    const skuNumbers = [...skuNeeded.keys()];
     slotOf.clear();
     keys = [];
     quantities = [];
@@ -454,7 +460,7 @@ async function cellsFromColumns(
       const category = categoryOf[product]!;
       const sku = skuOf[product]!;
       const cellCategory = category !== -1 && categoryNeeded[category] === 1 ? category : -1;
-      const cellSku = sku !== -1 && skuNeeded.has(sku) ? sku : -1;
+      const cellSku = sku === -1 ? -1 : (skuNeeded.get(sku) ?? -1);
       const key =
         ((chunk.currency[k]! * categories + cellCategory + 1) * skus + cellSku + 1) * buckets +
         bucketOfDay[chunk.day[k]! - firstDay]!;
@@ -489,7 +495,7 @@ async function cellsFromColumns(
         [
           lines.currencies[currency]!,
           category === -1 ? '' : String(category),
-          sku === -1 ? '' : String(sku),
+          sku === -1 ? '' : String(skuNumbers[sku]),
           String(bucket),
           '',
           scaledText(quantities[slot]!, quantityScales[slot]!),

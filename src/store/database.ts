@@ -43,6 +43,11 @@ export interface Store {
    */
   copyRows(trx: Database, table: string, columns: readonly string[], text: string): Promise<void>;
   /**
+   * The embedded store only: what `COPY (query) TO` writes, in COPY's text
+   * format, read on the connection `trx` runs on (a transaction of `db`).
+   */
+  copyOut?(trx: Database, query: string): Promise<Uint8Array>;
+  /**
    * On a server: two connections of their own, for reading side by side with a
    * transaction that holds a connection of `db`'s pool (see `parallelReaders`).
    */
@@ -75,6 +80,7 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
   let runScript: ScriptRunner | undefined;
   let copyCsv: Store['copyCsv'];
   let copyRows: Store['copyRows'];
+  let copyOut: Store['copyOut'];
   let readers: Database | undefined;
   let lock: StoreLock | undefined;
   if (options.databaseUrl) {
@@ -152,6 +158,7 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
       // One connection: the transaction's statements and this COPY share it.
       await pglite.query(`COPY ${copyTarget(table, columns)} FROM '/dev/blob'`, [], { blob: text });
     };
+    copyOut = (_trx, query) => pglite.copyOut(`COPY (${query}) TO '/dev/blob'`);
     kind = 'pglite';
     location = options.dataDir ?? 'memory';
   }
@@ -178,7 +185,17 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
     await readers?.destroy();
     lock?.release();
   };
-  return { db, kind, location, schema, copyCsv, copyRows, ...(readers ? { readers } : {}), close };
+  return {
+    db,
+    kind,
+    location,
+    schema,
+    copyCsv,
+    copyRows,
+    ...(copyOut ? { copyOut } : {}),
+    ...(readers ? { readers } : {}),
+    close,
+  };
 }
 
 function processIdOf(client: pg.Client): number {

@@ -101,6 +101,14 @@ export class PGliteThread {
     return reply.result as Results<T>;
   }
 
+  /** The bytes a `COPY … TO '/dev/blob'` statement writes. */
+  async copyOut(sql: string): Promise<Uint8Array> {
+    const reply = await this.ask({ op: 'query', sql, params: [] });
+    const out = (reply.result as { out?: Uint8Array } | undefined)?.out;
+    if (out === undefined) throw new Error(`the statement wrote nothing to copy out: ${sql}`);
+    return out;
+  }
+
   /** Statements separated by semicolons, without parameters. */
   async exec(sql: string): Promise<void> {
     await this.ask({ op: 'exec', sql });

@@ -51,10 +51,15 @@ port.on('message', async (/** @type {Request} */ request) => {
             : undefined;
       const options = blob === undefined ? undefined : { blob };
       const result = await pglite.query(request.sql, request.params, options);
-      port.postMessage({
-        id: request.id,
-        result: { rows: result.rows, affectedRows: result.affectedRows, fields: result.fields },
-      });
+      // What a `COPY … TO '/dev/blob'` wrote, handed over rather than copied.
+      const out = result.blob === undefined ? undefined : new Uint8Array(await result.blob.arrayBuffer());
+      port.postMessage(
+        {
+          id: request.id,
+          result: { rows: result.rows, affectedRows: result.affectedRows, fields: result.fields, out },
+        },
+        out === undefined ? [] : [out.buffer],
+      );
     } else if (request.op === 'exec') {
       await pglite.exec(request.sql);
       port.postMessage({ id: request.id });

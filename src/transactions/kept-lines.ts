@@ -121,6 +121,56 @@ export async function currentLines(
   return kept.lines;
 }
 
+/** Bytes of the lines' COPY text read into columns at a time, letting other work in between. */
+const COPY_SLICE_BYTES = 16 * 1024 * 1024;
+
+/** Stores whose lines this process found it cannot keep exactly: it does not read them again. */
+const unsummable = new WeakSet<Store>();
+
+/**
+ * The copy of the lines, as `currentLines` gives it outside a transaction, or
+ * else read from the stored lines and kept from then on (a store whose lines came
+ * before its copy, or whose copy was let go). Reading them costs about as much as
+ * summing them once in the store: at ten million lines, 11 s to copy them out of
+ * the database and about as long to read them into columns.
+ */
+export async function linesToSum(store: Store): Promise<LineColumns | undefined> {
+  const current = await currentLines(store, store.db);
+  if (current !== undefined || store.copyOut === undefined || unsummable.has(store)) return current;
+  if (copies.has(store)) return undefined;
+  // The count and the lines in one transaction: the same lines.
+  const { revision, bytes } = await store.db.transaction().execute(async (trx) => ({
+    revision: await linesRevision(trx),
+    bytes: await store.copyOut!(
+      trx,
+      `SELECT partner_id, sku, line_date - DATE '1970-01-01', quantity, amount, currency FROM transactions`,
+    ),
+  }));
+  const lines = new LineColumns(revision);
+  const decoder = new TextDecoder();
+  for (let at = 0; at < bytes.length; ) {
+    let end = Math.min(at + COPY_SLICE_BYTES, bytes.length);
+    // Whole rows: up to the newline that ends the row the slice ends in.
+    if (end < bytes.length) end = bytes.indexOf(10, end - 1) + 1;
+    if (end <= at) throw new Error('the lines copied out of the store do not end in a newline');
+    const builder = new LineColumnsBuilder(1 << 16);
+    builder.addCopyText(decoder.decode(bytes.subarray(at, end)));
+    lines.append(builder.finish());
+    if (!lines.summable) {
+      unsummable.add(store);
+      return undefined;
+    }
+    at = end;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  // Kept only if no change came in while the lines were read.
+  if (copies.has(store) || (await linesRevision(store.db)) !== revision) return undefined;
+  const kept = { lines, records: 0 };
+  compact(store, kept);
+  copies.set(store, kept);
+  return lines;
+}
+
 /** The lines an import stores, staged for the process's copy until the import has committed. */
 export class StagedLines {
   private readonly parts: LineColumnsPart[] = [];
