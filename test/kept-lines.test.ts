@@ -156,6 +156,16 @@ describe('the columnar copy of the lines', () => {
       );
       assert.ok(await currentLines(store, store.db), 'current after a rolled-back file');
       assert.equal(keptLines(store)?.length, await storedLines(store));
+      // So does a file checked in pieces whose bad row comes after pieces were stored.
+      const rows = Array.from({ length: 400 }, (_, i) => line(`PIECE-${i}`, `${i}.50`));
+      writeFileSync(bad, `${header}\n${rows.join('\n')}\n${line('PIECE-BAD', 'ten')}\n`);
+      const piecewise = await importFile(store, { kind: 'transactions', file: bad, inPieces: true });
+      assert.equal(piecewise.outcome, 'nothing_imported');
+      assert.equal(piecewise.withheld, 400);
+      assert.ok(await currentLines(store, store.db), 'current after a rolled-back file in pieces');
+      assert.equal(keptLines(store)?.length, await storedLines(store));
+      const { kept: afterRollBack, stored: storedAfterRollBack } = await recalculations(store);
+      assert.deepEqual(afterRollBack, storedAfterRollBack);
 
       // A line stored by another writer than an import: the copy is behind and let go;
       // the next recalculation reads the stored lines into a new one.

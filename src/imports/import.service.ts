@@ -550,6 +550,7 @@ export async function importFile(store: Store, options: ImportOptions): Promise<
   } catch (error) {
     if (error instanceof RollBack) stagedLines?.rolledBack();
     else {
+      stagedLines?.failed();
       await errors.close();
       await rejects.close();
       throw error;

@@ -8,7 +8,7 @@
 // short, by a crash while it was written, ends the file there; the revision then
 // read is not the store's, and the copy is not used.
 import { closeSync, existsSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { LineColumns, type LineColumnsPart, type LineNames } from './line-columns.ts';
+import { LineColumns, type LineNames } from './line-columns.ts';
 
 /** Where the copy is kept, in the embedded store's data directory. */
 export const LINE_COLUMNS_FILE = 'rebates-lines.columns';
@@ -24,70 +24,35 @@ interface RecordHeader extends LineNames {
   length: number;
 }
 
+/** What a record holds beyond its revisions: see `LineColumns.since`. */
+export type LinesRecord = ReturnType<LineColumns['since']>;
+
 type Column = Int32Array | Uint8Array | Float64Array;
 
-function writeRecord(fd: number, header: RecordHeader, columns: (readonly Column[])[]) {
+function writeRecord(fd: number, from: number, to: number, record: LinesRecord) {
+  const header: RecordHeader = { ...record.names, from, to, length: record.length };
   const text = Buffer.from(JSON.stringify(header));
   const size = Buffer.alloc(4);
   size.writeUInt32LE(text.length);
   writeSync(fd, size);
   writeSync(fd, text);
-  // Column by column, each column given in one or more pieces.
-  for (const pieces of columns)
-    for (const piece of pieces)
-      writeSync(fd, new Uint8Array(piece.buffer, piece.byteOffset, piece.byteLength));
+  // Column by column, each column in the pieces of the chunks it spans.
+  const names = ['partner', 'product', 'day', 'currency', 'scales', 'quantity', 'amount'] as const;
+  for (const name of names)
+    for (const piece of record.columns) {
+      const c: Column = piece[name];
+      writeSync(fd, new Uint8Array(c.buffer, c.byteOffset, c.byteLength));
+    }
 }
 
-function partColumns(part: LineColumnsPart): Column[][] {
-  return [part.partner, part.product, part.day, part.currency, part.scales, part.quantity, part.amount].map(
-    (c) => [c.subarray(0, part.length)],
-  );
-}
-
-/** Appends a record moving the copy from `from` to `to` with these lines (none for a change that stored none). */
-export function appendLineColumns(file: string, from: number, to: number, parts: readonly LineColumnsPart[]) {
+/** Appends a record moving the copy from revision `from` to `to` with what it took since its last record. */
+export function appendLineColumns(file: string, from: number, to: number, record: LinesRecord) {
   const fd = openSync(file, 'a');
   try {
-    if (parts.length === 0) parts = [emptyPart()];
-    parts.forEach((part, i) => {
-      // Only the last record moves the revision: a file cut short after an earlier one is behind.
-      const last = i === parts.length - 1;
-      writeRecord(fd, { ...headerOf(part), from, to: last ? to : from }, partColumns(part));
-    });
+    writeRecord(fd, from, to, record);
   } finally {
     closeSync(fd);
   }
-}
-
-function headerOf(part: LineColumnsPart): Omit<RecordHeader, 'from' | 'to'> {
-  return {
-    length: part.length,
-    partners: part.partners,
-    products: part.products,
-    currencies: part.currencies,
-    exact: part.exact,
-    quantityMagnitude: part.quantityMagnitude,
-    amountMagnitude: part.amountMagnitude,
-  };
-}
-
-function emptyPart(): LineColumnsPart {
-  return {
-    length: 0,
-    partners: [],
-    products: [],
-    currencies: [],
-    partner: new Int32Array(0),
-    product: new Int32Array(0),
-    day: new Int32Array(0),
-    currency: new Uint8Array(0),
-    scales: new Uint8Array(0),
-    quantity: new Float64Array(0),
-    amount: new Float64Array(0),
-    exact: true,
-    quantityMagnitude: 0,
-    amountMagnitude: 0,
-  };
 }
 
 /** Writes the whole copy as one record, replacing the file (written aside, then renamed over it). */
@@ -95,32 +60,7 @@ export function writeLineColumns(file: string, lines: LineColumns) {
   const aside = `${file}.new`;
   const fd = openSync(aside, 'w');
   try {
-    const chunks = lines.chunks;
-    const of = (pick: (c: (typeof chunks)[number]) => Column) =>
-      chunks.map((c) => pick(c).subarray(0, c.length));
-    writeRecord(
-      fd,
-      {
-        from: FROM_NONE,
-        to: lines.revision,
-        length: lines.length,
-        partners: lines.partners,
-        products: lines.products,
-        currencies: lines.currencies,
-        exact: lines.exact,
-        quantityMagnitude: lines.magnitudes.quantity,
-        amountMagnitude: lines.magnitudes.amount,
-      },
-      [
-        of((c) => c.partner),
-        of((c) => c.product),
-        of((c) => c.day),
-        of((c) => c.currency),
-        of((c) => c.scales),
-        of((c) => c.quantity),
-        of((c) => c.amount),
-      ],
-    );
+    writeRecord(fd, FROM_NONE, lines.revision, lines.since(new LineColumns(FROM_NONE).mark()));
   } finally {
     closeSync(fd);
   }
@@ -148,8 +88,8 @@ export function readLineColumns(file: string): { lines: LineColumns; records: nu
       offset += bytes;
       return new Type(data.buffer.slice(start, start + bytes) as ArrayBuffer);
     };
-    const part: LineColumnsPart = {
-      ...header,
+    const columns = {
+      length: n,
       partner: take(Int32Array),
       product: take(Int32Array),
       day: take(Int32Array),
@@ -158,9 +98,9 @@ export function readLineColumns(file: string): { lines: LineColumns; records: nu
       quantity: take(Float64Array),
       amount: take(Float64Array),
     };
-    if (header.from === FROM_NONE) lines = new LineColumns(header.from);
+    if (header.from === FROM_NONE) lines = new LineColumns(FROM_NONE);
     if (lines === undefined || header.from !== lines.revision) break;
-    lines.append(part);
+    lines.restore(header, columns);
     lines.revision = header.to;
     records += 1;
     at = offset;

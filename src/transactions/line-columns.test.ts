@@ -94,3 +94,32 @@ test('lines appended in parts keep their partners, products and currencies acros
       assert.equal(scaledText(chunk.amount[k]!, 1), `${i % 3}.5`);
     }
 });
+
+test('a copy truncated to a mark is the copy it was, names and sums included', () => {
+  const add = (lines: LineColumns, from: number, count: number, amount: string) => {
+    const builder = new LineColumnsBuilder();
+    for (let i = from; i < from + count; i++)
+      builder.add(`P${i}`, `S${i % 5}`, '2025-01-01', '1', amount, 'USD');
+    lines.append(builder.finish());
+  };
+  const lines = new LineColumns(0);
+  add(lines, 0, 70_000, '1.5');
+  const mark = lines.mark();
+  const before = lines.since(new LineColumns(0).mark());
+  const copy = (record: typeof before) =>
+    JSON.stringify({
+      ...record,
+      columns: record.columns.map((c) => ({ ...c, partner: [...c.partner], amount: [...c.amount] })),
+    });
+  const expected = copy(before);
+  add(lines, 70_000, 10_000, '1.00001');
+  add(lines, 80_000, 70_000, '2');
+  assert.equal(lines.summable, false);
+  lines.truncate(mark);
+  assert.deepEqual(lines.mark(), mark);
+  assert.equal(lines.summable, true);
+  assert.equal(lines.partnerNumbers.has('P70000'), false);
+  assert.equal(copy(lines.since(new LineColumns(0).mark())), expected);
+  add(lines, 70_000, 10, '3');
+  assert.equal(lines.partners[lines.chunks[1]!.partner[70_000 - 65_536 + 9]!], 'P70009');
+});

@@ -275,6 +275,17 @@ function newChunk(): LineChunk {
   };
 }
 
+/** Where a copy of the lines stood: its lines and names, and what they sum to. */
+export interface LinesMark {
+  length: number;
+  partners: number;
+  products: number;
+  currencies: number;
+  exact: boolean;
+  quantityMagnitude: number;
+  amountMagnitude: number;
+}
+
 /** Every stored line as columns, at one revision of the lines (kept-lines.ts). */
 export class LineColumns {
   readonly partners: string[] = [];
@@ -299,42 +310,134 @@ export class LineColumns {
     );
   }
 
-  /** The sums of the values' magnitudes, which bound every sum of them. */
-  get magnitudes(): { quantity: number; amount: number } {
-    return { quantity: this.quantityMagnitude, amount: this.amountMagnitude };
+  mark(): LinesMark {
+    return {
+      length: this.length,
+      partners: this.partners.length,
+      products: this.products.length,
+      currencies: this.currencies.length,
+      exact: this.exact,
+      quantityMagnitude: this.quantityMagnitude,
+      amountMagnitude: this.amountMagnitude,
+    };
   }
 
+  /** Back to where `mark` was taken: the lines and names added since are gone. */
+  truncate(mark: LinesMark): void {
+    const forget = (list: string[], numbers: Map<string, number>, keep: number) => {
+      for (const name of list.splice(keep)) numbers.delete(name);
+    };
+    forget(this.partners, this.partnerNumbers, mark.partners);
+    forget(this.products, this.productNumbers, mark.products);
+    forget(this.currencies, this.currencyNumbers, mark.currencies);
+    this.chunks.length = Math.ceil(mark.length / LINE_CHUNK_LINES);
+    const last = this.chunks.at(-1);
+    if (last) last.length = mark.length - (this.chunks.length - 1) * LINE_CHUNK_LINES;
+    this.length = mark.length;
+    this.exact = mark.exact;
+    this.quantityMagnitude = mark.quantityMagnitude;
+    this.amountMagnitude = mark.amountMagnitude;
+  }
+
+  /**
+   * The names and lines added since `mark`, numbered as the copy numbers them,
+   * with what the whole copy sums to: what a record of the copy's file holds.
+   */
+  since(mark: LinesMark): { names: LineNames; length: number; columns: LineChunk[] } {
+    const columns: LineChunk[] = [];
+    for (let c = Math.floor(mark.length / LINE_CHUNK_LINES); c < this.chunks.length; c++) {
+      const chunk = this.chunks[c]!;
+      const from = Math.max(mark.length - c * LINE_CHUNK_LINES, 0);
+      if (from >= chunk.length) continue;
+      const piece = <T extends Int32Array | Uint8Array | Float64Array>(a: T) =>
+        a.subarray(from, chunk.length) as T;
+      columns.push({
+        length: chunk.length - from,
+        partner: piece(chunk.partner),
+        product: piece(chunk.product),
+        day: piece(chunk.day),
+        currency: piece(chunk.currency),
+        scales: piece(chunk.scales),
+        quantity: piece(chunk.quantity),
+        amount: piece(chunk.amount),
+      });
+    }
+    return {
+      names: {
+        partners: this.partners.slice(mark.partners),
+        products: this.products.slice(mark.products),
+        currencies: this.currencies.slice(mark.currencies),
+        exact: this.exact,
+        quantityMagnitude: this.quantityMagnitude,
+        amountMagnitude: this.amountMagnitude,
+      },
+      length: this.length - mark.length,
+      columns,
+    };
+  }
+
+  /**
+   * Adds what `since` gave, as read back from the copy's file: names added to the
+   * lists, lines already numbered by them, and what the whole copy then sums to.
+   */
+  restore(names: LineNames, lines: LineChunk): void {
+    for (const name of names.partners) numbered(this.partners, this.partnerNumbers, name);
+    for (const name of names.products) numbered(this.products, this.productNumbers, name);
+    for (const name of names.currencies) numbered(this.currencies, this.currencyNumbers, name);
+    this.add(lines, undefined);
+    this.exact = names.exact;
+    this.quantityMagnitude = names.quantityMagnitude;
+    this.amountMagnitude = names.amountMagnitude;
+  }
+
+  /** Adds lines numbered by the part's own lists. */
   append(part: LineColumnsPart): void {
     if (!part.exact) this.exact = false;
     this.quantityMagnitude += part.quantityMagnitude;
     this.amountMagnitude += part.amountMagnitude;
     const renumber = (names: string[], list: string[], numbers: Map<string, number>) =>
       Int32Array.from(names, (name) => numbered(list, numbers, name));
-    const partner = renumber(part.partners, this.partners, this.partnerNumbers);
-    const product = renumber(part.products, this.products, this.productNumbers);
-    const currency = renumber(part.currencies, this.currencies, this.currencyNumbers);
+    this.add(part, {
+      partner: renumber(part.partners, this.partners, this.partnerNumbers),
+      product: renumber(part.products, this.products, this.productNumbers),
+      currency: renumber(part.currencies, this.currencies, this.currencyNumbers),
+    });
     if (this.currencies.length > CURRENCIES_MAX) this.exact = false;
+  }
+
+  /** Copies lines into the chunks, their numbers through `renumber` when given. */
+  private add(
+    lines: LineChunk,
+    renumber: { partner: Int32Array; product: Int32Array; currency: Int32Array } | undefined,
+  ) {
     let from = 0;
-    while (from < part.length) {
+    while (from < lines.length) {
       let chunk = this.chunks.at(-1);
       if (chunk === undefined || chunk.length === LINE_CHUNK_LINES) {
         chunk = newChunk();
         this.chunks.push(chunk);
       }
-      const count = Math.min(part.length - from, LINE_CHUNK_LINES - chunk.length);
+      const count = Math.min(lines.length - from, LINE_CHUNK_LINES - chunk.length);
       const at = chunk.length;
-      for (let k = 0; k < count; k++) {
-        chunk.partner[at + k] = partner[part.partner[from + k]!]!;
-        chunk.product[at + k] = product[part.product[from + k]!]!;
-        chunk.currency[at + k] = currency[part.currency[from + k]!]!;
+      const to = from + count;
+      if (renumber) {
+        for (let k = 0; k < count; k++) {
+          chunk.partner[at + k] = renumber.partner[lines.partner[from + k]!]!;
+          chunk.product[at + k] = renumber.product[lines.product[from + k]!]!;
+          chunk.currency[at + k] = renumber.currency[lines.currency[from + k]!]!;
+        }
+      } else {
+        chunk.partner.set(lines.partner.subarray(from, to), at);
+        chunk.product.set(lines.product.subarray(from, to), at);
+        chunk.currency.set(lines.currency.subarray(from, to), at);
       }
-      chunk.day.set(part.day.subarray(from, from + count), at);
-      chunk.scales.set(part.scales.subarray(from, from + count), at);
-      chunk.quantity.set(part.quantity.subarray(from, from + count), at);
-      chunk.amount.set(part.amount.subarray(from, from + count), at);
+      chunk.day.set(lines.day.subarray(from, to), at);
+      chunk.scales.set(lines.scales.subarray(from, to), at);
+      chunk.quantity.set(lines.quantity.subarray(from, to), at);
+      chunk.amount.set(lines.amount.subarray(from, to), at);
       chunk.length += count;
-      from += count;
+      from = to;
     }
-    this.length += part.length;
+    this.length += lines.length;
   }
 }
