@@ -16,7 +16,7 @@ import type { RuleResult } from '../src/calculation/calculation.types.ts';
 import { importFile } from '../src/imports/import.service.ts';
 import { openStore, type Store } from '../src/store/database.ts';
 import { currentLines, keptLines } from '../src/transactions/kept-lines.ts';
-import { LINE_COLUMNS_FILE } from '../src/transactions/line-columns.file.ts';
+import { LINE_COLUMNS_FILE, readLineColumns } from '../src/transactions/line-columns.file.ts';
 import { generateWorkload } from '../src/workload/generate.ts';
 import { awkwardFigures } from './support/awkward-figures.ts';
 import { storeTargets } from './support/stores.ts';
@@ -236,16 +236,44 @@ describe('the columnar copy of the lines', () => {
     } finally {
       await store.close();
     }
-    const expected = lines.slice(0, 3_500).length;
 
-    // A new process: the copy is read from the file, and the next import adds to it.
+    // New processes that import a file, and one whose file is rolled back, without reading
+    // the copy: each appends to its file.
+    for (const [name, rows] of [
+      ['c.csv', lines.slice(3_500, 3_600)],
+      ['d.csv', lines.slice(3_600, 3_700)],
+      ['bad.csv', [...lines.slice(3_700, 3_800), 'BAD-1,someday,P,S,1,1.00,USD']],
+    ] as const) {
+      store = await openStore({ dataDir });
+      try {
+        const summary = await importFile(store, { kind: 'transactions', file: write(name, [...rows]) });
+        assert.equal(summary.imported, name === 'bad.csv' ? 0 : 100);
+        assert.equal(keptLines(store), undefined, 'the copy is not read to add to it');
+      } finally {
+        await store.close();
+      }
+    }
+    // The file holds every stored line, at the store's revision.
+    const inFile = readLineColumns(file);
+    assert.equal(inFile?.lines.length, 3_700);
+    assert.equal(inFile?.records, 6, 'the empty copy it began as, and a record per import');
     store = await openStore({ dataDir });
     try {
-      assert.equal(keptLines(store), undefined);
+      const revision = await sql<{
+        n: string;
+      }>`SELECT last_value AS n FROM transaction_lines_revision`.execute(store.db);
+      assert.equal(inFile?.lines.revision, Number(revision.rows[0]!.n));
+    } finally {
+      await store.close();
+    }
+    // The next process reads the copy from the file for a recalculation, and an import adds to it.
+    store = await openStore({ dataDir });
+    try {
       const first = await recalculations(store);
-      assert.equal(keptLines(store)?.length, expected, 'read for the recalculation');
+      assert.equal(keptLines(store)?.length, 3_700, 'read for the recalculation');
       assert.deepEqual(first.kept, first.stored);
-      await importFile(store, { kind: 'transactions', file: write('c.csv', lines.slice(3_500)) });
+      await assertSummedFromCopy(store);
+      await importFile(store, { kind: 'transactions', file: write('e.csv', lines.slice(3_700)) });
       assert.equal(keptLines(store)?.length, lines.length);
       const { kept, stored } = await recalculations(store);
       assert.deepEqual(kept, stored);
@@ -255,6 +283,7 @@ describe('the columnar copy of the lines', () => {
     store = await openStore({ dataDir });
     try {
       assert.equal((await currentLines(store, store.db))?.length, lines.length);
+      assert.equal(keptLines(store)?.length, await storedLines(store));
     } finally {
       await store.close();
     }

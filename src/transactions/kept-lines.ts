@@ -21,7 +21,9 @@ import { sql } from 'kysely';
 import type { Database, Store } from '../store/database.ts';
 import {
   appendLineColumns,
+  appendOwnLines,
   LINE_COLUMNS_FILE,
+  lineColumnsRevision,
   readLineColumns,
   removeLineColumns,
   writeLineColumns,
@@ -180,25 +182,35 @@ export async function linesToSum(store: Store): Promise<LineColumns | undefined>
  * (rather than held twice until the import commits: 300 MB at ten million
  * lines), and taken out again if the import does not commit. Meanwhile the copy
  * is still at the revision the import began from, which the store has left, so
- * nothing sums it.
+ * nothing sums it. A process that has not read the copy (a command importing
+ * one file) does not read it for this: it holds the lines, and once the import
+ * has committed appends them to the copy's file, if the file is where the
+ * import began.
  */
 export class StagedLines {
   private builder = new LineColumnsBuilder();
   private spoiled = false;
   private endRevision: number | undefined;
-  private readonly begun: LinesMark;
+  private readonly begun: LinesMark | undefined;
+  /** The lines held, when the process has not read the copy. */
+  private readonly parts: LineColumnsPart[] = [];
 
   private constructor(
     private readonly store: Store,
-    private readonly kept: Kept,
+    private readonly kept: Kept | undefined,
     private readonly beginRevision: number,
   ) {
-    this.begun = kept.lines.mark();
+    this.begun = kept?.lines.mark();
   }
 
   /** Staging for an import in the transaction `trx`, before it writes lines; undefined when no copy is kept. */
   static async begin(store: Store, trx: Database): Promise<StagedLines | undefined> {
     if (store.kind !== 'pglite') return undefined;
+    const file = fileOf(store);
+    if (!copies.has(store) && file !== undefined) {
+      const revision = await linesRevision(trx);
+      if (lineColumnsRevision(file) === revision) return new StagedLines(store, undefined, revision);
+    }
     // Nothing written yet: the transaction sees only committed lines.
     const lines = await currentLines(store, trx, true);
     const kept = copies.get(store);
@@ -208,12 +220,16 @@ export class StagedLines {
 
   /** Whether the copy is still the one the import began with, where it began. */
   private get following(): boolean {
-    return copies.get(this.store) === this.kept && this.kept.lines.revision === this.beginRevision;
+    const { kept } = this;
+    return (
+      kept !== undefined && copies.get(this.store) === kept && kept.lines.revision === this.beginRevision
+    );
   }
 
   /** Lines stored as they were checked on a worker thread. */
   addPart(part: LineColumnsPart): void {
-    if (this.following) this.kept.lines.append(part);
+    if (this.kept === undefined) this.parts.push(part);
+    else if (this.following) this.kept.lines.append(part);
   }
 
   /** One line stored, as the transactions table's column values. */
@@ -233,6 +249,14 @@ export class StagedLines {
 
   /** Once the import has committed: the copy holds its lines, and moves to the revision it left. */
   committed(): void {
+    if (this.kept === undefined) {
+      if (this.spoiled || this.endRevision === undefined) dropCopy(this.store);
+      else {
+        if (this.builder.length > 0) this.parts.push(this.builder.finish());
+        this.appendToFile(this.parts);
+      }
+      return;
+    }
     if (!this.following) return;
     if (this.spoiled || this.endRevision === undefined) {
       dropCopy(this.store);
@@ -245,20 +269,32 @@ export class StagedLines {
 
   /** Once the import has been rolled back: its lines are taken out, and the copy moves to the revision it left. */
   rolledBack(): void {
+    if (this.kept === undefined) {
+      if (this.endRevision === undefined) dropCopy(this.store);
+      else this.appendToFile([]);
+      return;
+    }
     if (!this.following) return;
-    this.kept.lines.truncate(this.begun);
+    this.kept.lines.truncate(this.begun!);
     if (this.endRevision === undefined) dropCopy(this.store);
     else this.move();
   }
 
   /** When the import failed otherwise: its lines are taken out, and the copy stays where it began. */
   failed(): void {
-    if (this.following) this.kept.lines.truncate(this.begun);
+    if (this.following) this.kept!.lines.truncate(this.begun!);
+  }
+
+  /** Without the copy read: its file takes these lines, if no process has read it since the import began. */
+  private appendToFile(parts: readonly LineColumnsPart[]) {
+    const file = fileOf(this.store)!;
+    if (copies.has(this.store) || lineColumnsRevision(file) !== this.beginRevision) return;
+    appendOwnLines(file, this.beginRevision, this.endRevision!, parts);
   }
 
   /** The copy moves to the import's last revision, and its file takes what it took since its last record. */
   private move() {
-    const { kept } = this;
+    const kept = this.kept!;
     kept.lines.revision = this.endRevision!;
     const file = fileOf(this.store);
     if (file === undefined) return;

@@ -7,8 +7,18 @@
 // numbers stand for) and the lines' columns, one after the other. A record cut
 // short, by a crash while it was written, ends the file there; the revision then
 // read is not the store's, and the copy is not used.
-import { closeSync, existsSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { LineColumns, type LineNames } from './line-columns.ts';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
+import { LineColumns, LineColumnsBuilder, type LineColumnsPart, type LineNames } from './line-columns.ts';
 
 /** Where the copy is kept, in the embedded store's data directory. */
 export const LINE_COLUMNS_FILE = 'rebates-lines.columns';
@@ -22,6 +32,12 @@ interface RecordHeader extends LineNames {
   from: number;
   to: number;
   length: number;
+  /**
+   * The lines are numbered by this record's own names, and its sums are its own
+   * (written by a process that had not read the copy: see `appendOwnLines`);
+   * otherwise by the copy's names so far, and its sums are the copy's.
+   */
+  own?: true;
 }
 
 /** What a record holds beyond its revisions: see `LineColumns.since`. */
@@ -29,8 +45,8 @@ export type LinesRecord = ReturnType<LineColumns['since']>;
 
 type Column = Int32Array | Uint8Array | Float64Array;
 
-function writeRecord(fd: number, from: number, to: number, record: LinesRecord) {
-  const header: RecordHeader = { ...record.names, from, to, length: record.length };
+function writeRecord(fd: number, from: number, to: number, record: LinesRecord, own = false) {
+  const header: RecordHeader = { ...record.names, from, to, length: record.length, ...(own ? { own } : {}) };
   const text = Buffer.from(JSON.stringify(header));
   const size = Buffer.alloc(4);
   size.writeUInt32LE(text.length);
@@ -50,6 +66,63 @@ export function appendLineColumns(file: string, from: number, to: number, record
   const fd = openSync(file, 'a');
   try {
     writeRecord(fd, from, to, record);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Appends records of lines numbered by their own names, moving the copy from
+ * `from` to `to`: how a process that has not read the copy (a command that
+ * imports one file) adds to it without reading it.
+ */
+export function appendOwnLines(file: string, from: number, to: number, parts: readonly LineColumnsPart[]) {
+  const fd = openSync(file, 'a');
+  try {
+    const records = parts.length === 0 ? [new LineColumnsBuilder().finish()] : parts;
+    records.forEach((part, i) => {
+      const { partners, products, currencies, exact, quantityMagnitude, amountMagnitude } = part;
+      // Only the last record moves the revision: a file cut short after an earlier one is behind.
+      writeRecord(
+        fd,
+        from,
+        i === records.length - 1 ? to : from,
+        {
+          names: { partners, products, currencies, exact, quantityMagnitude, amountMagnitude },
+          length: part.length,
+          columns: [part],
+        },
+        true,
+      );
+    });
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The revision the file's records reach, read from their headers alone; undefined without a file or a first record. */
+export function lineColumnsRevision(file: string): number | undefined {
+  if (!existsSync(file)) return undefined;
+  const fd = openSync(file, 'r');
+  try {
+    const end = fstatSync(fd).size;
+    const size = Buffer.alloc(4);
+    let at = 0;
+    let revision: number | undefined;
+    while (at + 4 <= end) {
+      readSync(fd, size, 0, 4, at);
+      const length = size.readUInt32LE(0);
+      if (at + 4 + length > end) break;
+      const text = Buffer.alloc(length);
+      readSync(fd, text, 0, length, at + 4);
+      const header = JSON.parse(text.toString('utf8')) as RecordHeader;
+      const next = at + 4 + length + header.length * LINE_BYTES;
+      if (next > end) break;
+      if (header.from !== FROM_NONE && header.from !== revision) break;
+      revision = header.to;
+      at = next;
+    }
+    return revision;
   } finally {
     closeSync(fd);
   }
@@ -100,7 +173,8 @@ export function readLineColumns(file: string): { lines: LineColumns; records: nu
     };
     if (header.from === FROM_NONE) lines = new LineColumns(FROM_NONE);
     if (lines === undefined || header.from !== lines.revision) break;
-    lines.restore(header, columns);
+    if (header.own) lines.append({ ...header, ...columns });
+    else lines.restore(header, columns);
     lines.revision = header.to;
     records += 1;
     at = offset;
