@@ -2,20 +2,21 @@
 // store (line-columns.ts, decision 0019), and how an import keeps it current.
 //
 // A copy is begun when the lines table is empty, so that it sees every line
-// that comes in. It is at one revision of the lines: the count that a statement
-// trigger moves on every change of the table (migration 0016). An import stages
-// the columns of the lines it stores and the copy takes them once the import has
-// committed, if the copy was at the revision the import began from; the embedded
-// store runs one transaction at a time and one process at a time (its lock), so
-// nothing else can have changed the lines in between. Any other change of the
-// lines leaves the copy behind the store's revision, and from then on the store
-// sums the lines itself.
+// that comes in, or read from the stored lines by a recalculation that finds
+// none. It is at one revision of the lines: the count that a statement trigger
+// moves on every change of the table (migration 0016). An import adds the lines
+// it stores to the copy, and the copy moves to the import's revision once the
+// import has committed (or loses them again if it has not), if the copy was at
+// the revision the import began from; the embedded store runs one transaction
+// at a time and one process at a time (its lock), so nothing else can have
+// changed the lines in between. Any other change of the lines leaves the copy
+// behind the store's revision, and it is let go.
 //
 // The copy is also kept in a file in the store's data directory
-// (line-columns.file.ts), written after each commit, so that the next process
-// to open the store reads it instead of beginning none. A server's stores keep
-// no copy: several processes write their lines, and the aggregate runs there
-// on two cores (decision 0008).
+// (line-columns.file.ts), appended to after each commit, so that the next
+// process to open the store reads it instead of beginning none. A server's
+// stores keep no copy: several processes write their lines, and the aggregate
+// runs there on two cores (decision 0008).
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import type { Database, Store } from '../store/database.ts';
