@@ -12,11 +12,11 @@ import { sql } from 'kysely';
 import type { Totals } from '../calculation/calculation.types.ts';
 import type { TotalsRequest } from '../calculation/engine.ts';
 import { scopeIsAllProducts } from '../calculation/scope.ts';
-import { addDays } from '../shared/dates.ts';
+import { addDays, dayNumber } from '../shared/dates.ts';
 import { Decimal } from '../shared/decimal.ts';
 import type { Database } from '../store/database.ts';
 import { sqlArray } from '../store/sql-arrays.ts';
-import { dayNumber, type LineColumns, scaledText } from '../transactions/line-columns.ts';
+import { type LineColumns, scaledText } from '../transactions/line-columns.ts';
 import type { LineFilter, MasterData } from './settlement.service.ts';
 
 export interface PlannedRequest {
@@ -401,7 +401,7 @@ async function cellsFromColumns(
   }
   // The counted lines, grouped by partner: counted, then placed (a counting sort).
   const starts = new Int32Array(counted.length + 1);
-  const counts = (visit: (chunk: number, k: number, owner: number) => void) => {
+  const eachCounted = (visit: (chunk: number, k: number, owner: number) => void) => {
     for (let c = 0; c < lines.chunks.length; c++) {
       const chunk = lines.chunks[c]!;
       for (let k = 0; k < chunk.length; k++) {
@@ -413,7 +413,7 @@ async function cellsFromColumns(
       }
     }
   };
-  counts((_c, _k, owner) => {
+  eachCounted((_c, _k, owner) => {
     starts[owner + 1]! += 1;
   });
   for (let j = 0; j < counted.length; j++) starts[j + 1]! += starts[j]!;
@@ -421,7 +421,7 @@ async function cellsFromColumns(
   const order = new Int32Array(starts[counted.length]!);
   // A line's place in the copy: its chunk times the chunk size plus its index.
   const shift = Math.log2(lines.chunks[0]?.partner.length ?? 1);
-  counts((c, k, owner) => {
+  eachCounted((c, k, owner) => {
     order[next[owner]!++] = (c << shift) | k;
   });
   const rows: { partner_id: string; cells: string }[] = [];

@@ -1,7 +1,7 @@
 // Proves that calendar arithmetic on ISO dates agrees with the JavaScript calendar across leap years and centuries.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { daysInMonth, isIsoDate } from './dates.ts';
+import { dayNumber, daysInMonth, isIsoDate } from './dates.ts';
 
 describe('daysInMonth and isIsoDate', () => {
   test('agree with the calendar of Date for every month of 1899 to 2401', () => {
@@ -34,4 +34,11 @@ describe('daysInMonth and isIsoDate', () => {
     }
     assert.throws(() => daysInMonth(2025, 13));
   });
+});
+
+test('a day number is the days since 1970-01-01 of every calendar date from 1900 to 2401', () => {
+  for (let days = Date.UTC(1900, 0, 1) / 86_400_000; days <= Date.UTC(2401, 11, 31) / 86_400_000; days++) {
+    const iso = new Date(days * 86_400_000).toISOString().slice(0, 10);
+    if (dayNumber(iso) !== days) assert.fail(`${iso}: ${dayNumber(iso)}, not ${days}`);
+  }
 });

@@ -60,3 +60,18 @@ export function daysInclusive(start: string, end: string): number {
   // Whole days between two UTC midnights: exact, no daylight saving in UTC.
   return (Date.UTC(b.year, b.month - 1, b.day) - Date.UTC(a.year, a.month - 1, a.day)) / 86_400_000 + 1;
 }
+
+/** Days since 1970-01-01 of an ISO date, as Howard Hinnant's days_from_civil counts them. */
+export function dayNumber(text: string): number {
+  // Read by character codes, without a Date: this runs for every line a checking
+  // worker passes into the columns of lines (transactions/line-columns.ts).
+  let year = digitsAt(text, 0, 4);
+  const month = digitsAt(text, 5, 7);
+  const day = digitsAt(text, 8, 10);
+  if (month <= 2) year -= 1;
+  const era = Math.floor(year / 400);
+  const yearOfEra = year - era * 400;
+  const dayOfYear = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
+  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
+  return era * 146_097 + dayOfEra - 719_468;
+}

@@ -22,3 +22,12 @@ export function copyText(values: readonly (string | null)[], last?: string): str
   cells[cells.length - 1] += '\n';
   return cells.join('\t');
 }
+
+/** The characters COPY's text format writes after a backslash, and what they stand for. */
+const COPY_UNESCAPES: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };
+
+/** A value as COPY's text format writes it (`COPY … TO`), unescaped; never \N (null). */
+export function fromCopyText(text: string): string {
+  if (!text.includes('\\')) return text;
+  return text.replace(/\\(.)/g, (_, c: string) => COPY_UNESCAPES[c] ?? c);
+}

@@ -5,16 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { dayNumber, LINE_VALUE_SCALE, LineColumns, LineColumnsBuilder, scaledText } from './line-columns.ts';
-
-test('a day number is the days since 1970-01-01 of the calendar date', () => {
-  fc.assert(
-    fc.property(fc.integer({ min: -719_162, max: 2_932_896 }), (days) => {
-      const iso = new Date(days * 86_400_000).toISOString().slice(0, 10);
-      assert.equal(dayNumber(iso), days);
-    }),
-  );
-});
+import { LINE_VALUE_SCALE, LineColumns, LineColumnsBuilder, scaledText } from './line-columns.ts';
 
 /** A decimal with up to `places` decimals, as an import keeps it (sign, digits, point). */
 const decimalText = (places: number) =>

@@ -6,6 +6,9 @@
 // thread (decision 0019). No query builder here: the checking workers
 // (imports/parallel-check.ts) build columns for the pieces they check.
 
+import { dayNumber } from '../shared/dates.ts';
+import { fromCopyText } from '../store/copy-text.ts';
+
 /** Decimals a quantity or amount may have to be kept: values are integers of 10^-LINE_VALUE_SCALE. */
 export const LINE_VALUE_SCALE = 4;
 /**
@@ -21,36 +24,6 @@ const CURRENCIES_MAX = 256;
 
 /** The columns of the transactions table, in the order an import holds a line's values (lineFromColumns). */
 const COLUMN = { date: 1, partner: 2, sku: 3, quantity: 4, amount: 5, currency: 6 } as const;
-
-/** Days since 1970-01-01 of an ISO date (YYYY-MM-DD). */
-export function dayNumber(date: string): number {
-  // Read digit by digit, and counted as in Howard Hinnant's days_from_civil: this
-  // runs for every line a checking worker passes, and a Date per line cost more.
-  // (No function per digit: a closure made per line is a cost of its own.)
-  let year =
-    date.charCodeAt(0) * 1000 +
-    date.charCodeAt(1) * 100 +
-    date.charCodeAt(2) * 10 +
-    date.charCodeAt(3) -
-    53_328;
-  const month = date.charCodeAt(5) * 10 + date.charCodeAt(6) - 528;
-  const day = date.charCodeAt(8) * 10 + date.charCodeAt(9) - 528;
-  if (month <= 2) year -= 1;
-  const era = Math.floor(year / 400);
-  const yearOfEra = year - era * 400;
-  const dayOfYear = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
-  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
-  return era * 146_097 + dayOfEra - 719_468;
-}
-
-/** The characters COPY's text format writes after a backslash, and what they stand for. */
-const COPY_ESCAPED: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };
-
-/** A value as COPY's text format writes it, unescaped (a line's columns are never null). */
-function copyValue(text: string): string {
-  if (!text.includes('\\')) return text;
-  return text.replace(/\\(.)/g, (_, c: string) => COPY_ESCAPED[c] ?? c);
-}
 
 let scaleRead = 0;
 /**
@@ -188,10 +161,10 @@ export class LineColumnsBuilder {
       let from = start;
       for (let f = 0; f < 5; f++) {
         const tab = text.indexOf('\t', from);
-        fields.push(copyValue(text.slice(from, tab)));
+        fields.push(fromCopyText(text.slice(from, tab)));
         from = tab + 1;
       }
-      fields.push(copyValue(text.slice(from, end)));
+      fields.push(fromCopyText(text.slice(from, end)));
       this.addOnDay(fields[0]!, fields[1]!, Number(fields[2]), fields[3]!, fields[4]!, fields[5]!);
       start = end + 1;
     }
